@@ -1,0 +1,132 @@
+#!/usr/bin/env -S deno run --allow-net --allow-read --allow-write --allow-env --allow-run --allow-sys
+/**
+ * The `dtool` command: copy, inspect and list-tags for container images.
+ * Command modules load lazily so `--help` and `--version` start fast.
+ *
+ * @module
+ */
+import { Command, CommanderError, Option } from "./lib/cli/deps.ts";
+import { collect, parseBool, parsePositiveInt } from "./lib/cli/common.ts";
+import { ExitCode } from "./lib/errors.ts";
+import { VERSION } from "./lib/version.ts";
+
+/** Builds the command tree; `run` receives each action so errors stay in one place. */
+function program(run: (operation: string, reference: string, action: () => Promise<void>) => void) {
+  const root = new Command("dtool")
+    .description("Copy, inspect and list container images in registries.")
+    .version(VERSION, "-v, --version", "print the version")
+    .exitOverride()
+    .configureOutput({
+      outputError: (text, write) => write(`dtool: ${text.replace(/^error: /, "")}`),
+    })
+    .showHelpAfterError(false);
+
+  root.command("copy")
+    .description("Copy an image (or an index and its images) from SRC to DEST.")
+    .argument("<src>", "source, e.g. docker://registry.example/app:1")
+    .argument("<dest>", "destination, e.g. docker://localhost:5000/app:1")
+    .option("-a, --all", "copy every image of an index, and the index unchanged")
+    .option(
+      "--platform <os/arch[/variant]>",
+      "choose this platform from an index (repeatable)",
+      collect,
+    )
+    .option("--src-creds <user:password>", "credentials for the source registry")
+    .option("--dest-creds <user:password>", "credentials for the destination registry")
+    .option(
+      "--src-tls-verify [bool]",
+      "verify TLS of the source registry (false also allows plain HTTP)",
+      parseBool,
+      true,
+    )
+    .option(
+      "--dest-tls-verify [bool]",
+      "verify TLS of the destination registry (false also allows plain HTTP)",
+      parseBool,
+      true,
+    )
+    .option("--digestfile <file>", "write the digest of the copied manifest to this file")
+    .option("-q, --quiet", "print no progress")
+    .option("--jobs <n>", "blobs copied at once (default 6)", parsePositiveInt)
+    .option(
+      "--retry-times <n>",
+      "times a failed request or blob is tried again (default 3)",
+      parsePositiveInt,
+    )
+    .addOption(
+      new Option("--progress <mode>", "progress output").choices(["auto", "tty", "plain", "json"])
+        .default("auto"),
+    )
+    .option("--debug", "trace HTTP requests on stderr (secrets masked)")
+    .action((src, dest, flags) =>
+      run("copy", src, async () => (await import("./lib/cli/copy.ts")).runCopy(src, dest, flags))
+    );
+
+  root.command("inspect")
+    .description("Show an image's metadata without pulling its layers.")
+    .argument("<ref>", "image, e.g. docker://registry.example/app:1")
+    .option("--raw", "print the manifest bytes exactly as served")
+    .option("--config", "print the image config bytes exactly as stored")
+    .option("--platform <os/arch[/variant]>", "platform to choose from an index")
+    .option("--creds <user:password>", "credentials for the registry")
+    .option(
+      "--tls-verify [bool]",
+      "verify TLS of the registry (false also allows plain HTTP)",
+      parseBool,
+      true,
+    )
+    .option("--no-tags", "do not list the repository's tags")
+    .option("--debug", "trace HTTP requests on stderr (secrets masked)")
+    .action((ref, flags) =>
+      run("inspect", ref, async () => (await import("./lib/cli/inspect.ts")).runInspect(ref, flags))
+    );
+
+  root.command("list-tags")
+    .description("List every tag of a repository.")
+    .argument("<repo>", "repository, e.g. docker://registry.example/app")
+    .option("--creds <user:password>", "credentials for the registry")
+    .option(
+      "--tls-verify [bool]",
+      "verify TLS of the registry (false also allows plain HTTP)",
+      parseBool,
+      true,
+    )
+    .option("--debug", "trace HTTP requests on stderr (secrets masked)")
+    .action((repo, flags) =>
+      run(
+        "list-tags",
+        repo,
+        async () => (await import("./lib/cli/list_tags.ts")).runListTags(repo, flags),
+      )
+    );
+  return root;
+}
+
+/** Runs dtool with `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let pending: Promise<number> = Promise.resolve(0);
+  const run = (operation: string, reference: string, action: () => Promise<void>) => {
+    pending = action().then(() => 0, async (err) => {
+      const { DtoolError } = await import("./lib/errors.ts");
+      const reason = err instanceof Error ? err.message : String(err);
+      console.error(`dtool: ${operation} ${reference}: ${reason}`);
+      return err instanceof DtoolError ? err.exitCode : ExitCode.Failure;
+    });
+  };
+  try {
+    await program(run).parseAsync(args, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const ok = ["commander.helpDisplayed", "commander.version", "commander.help"].includes(
+        err.code,
+      );
+      return ok ? 0 : ExitCode.Usage;
+    }
+    throw err;
+  }
+  return await pending;
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

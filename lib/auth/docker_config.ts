@@ -1,0 +1,153 @@
+/**
+ * Docker's `config.json`: where it lives and which `auths` entry serves a
+ * registry, matched the way the docker CLI matches them.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { UsageError } from "../errors.ts";
+import type { Credentials } from "./credentials.ts";
+
+/** The parts of Docker's config file that dtool reads. */
+export interface DockerConfig {
+  /** Per-registry entries. */
+  auths?: Record<string, AuthEntry>;
+  /** Default credential helper. */
+  credsStore?: string;
+  /** Credential helper per registry. */
+  credHelpers?: Record<string, string>;
+}
+
+/** One `auths` entry. */
+export interface AuthEntry {
+  /** base64 of `USER:PASS`. */
+  auth?: string;
+  /** User name. */
+  username?: string;
+  /** Password. */
+  password?: string;
+  /** OAuth2 refresh token. */
+  identitytoken?: string;
+  /** Bearer token sent as is. */
+  registrytoken?: string;
+}
+
+/**
+ * Path of the config file: `$DOCKER_CONFIG/config.json`, else
+ * `~/.docker/config.json`.
+ *
+ * @example
+ * ```ts
+ * import { dockerConfigPath } from "./docker_config.ts";
+ * console.log(dockerConfigPath().endsWith("config.json")); // true
+ * ```
+ */
+export function dockerConfigPath(): string {
+  const dir = Deno.env.get("DOCKER_CONFIG");
+  if (dir) return join(dir, "config.json");
+  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? ".";
+  return join(home, ".docker", "config.json");
+}
+
+/**
+ * Reads and checks a config file; a missing file is an empty config, a
+ * malformed one a one-line error naming the file.
+ *
+ * @example
+ * ```ts
+ * import { readDockerConfig } from "./docker_config.ts";
+ * const cfg = await readDockerConfig("/nonexistent/config.json");
+ * console.log(cfg); // {}
+ * ```
+ */
+export async function readDockerConfig(path: string = dockerConfigPath()): Promise<DockerConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return {};
+    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(`${path} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
+    throw new UsageError(`${path} is not a JSON object`);
+  }
+  const cfg = doc as DockerConfig;
+  if (cfg.auths !== undefined && (typeof cfg.auths !== "object" || cfg.auths === null)) {
+    throw new UsageError(`${path}: "auths" is not an object`);
+  }
+  return cfg;
+}
+
+/**
+ * The hostname a config key stands for: Docker keys may be URLs
+ * (`https://index.docker.io/v1/`) or bare hosts.
+ *
+ * @example
+ * ```ts
+ * import { configKeyHost } from "./docker_config.ts";
+ * console.log(configKeyHost("https://index.docker.io/v1/")); // "index.docker.io"
+ * ```
+ */
+export function configKeyHost(key: string): string {
+  let s = key.replace(/^[a-z]+:\/\//i, "");
+  const slash = s.indexOf("/");
+  if (slash >= 0) s = s.slice(0, slash);
+  return s.toLowerCase();
+}
+
+const DOCKER_HUB_KEYS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
+
+/** True when `key` names `registry` (Docker Hub's aliases counted as one). */
+function keyMatches(key: string, registry: string): boolean {
+  const host = configKeyHost(key);
+  if (host === registry) return true;
+  return DOCKER_HUB_KEYS.has(registry) && DOCKER_HUB_KEYS.has(host);
+}
+
+/**
+ * Finds the `auths` entry for a registry (e.g. `docker.io`,
+ * `localhost:5000`) and decodes it. Exact keys win over URL-shaped ones.
+ *
+ * @example
+ * ```ts
+ * import { credentialsFromConfig } from "./docker_config.ts";
+ * const cfg = { auths: { "https://index.docker.io/v1/": { auth: btoa("u:p") } } };
+ * console.log(credentialsFromConfig(cfg, "docker.io")?.username); // "u"
+ * ```
+ */
+export function credentialsFromConfig(
+  cfg: DockerConfig,
+  registry: string,
+): Credentials | undefined {
+  const auths = cfg.auths ?? {};
+  const key = registry in auths
+    ? registry
+    : Object.keys(auths).find((k) => keyMatches(k, registry));
+  if (key === undefined) return undefined;
+  return decodeEntry(auths[key]);
+}
+
+function decodeEntry(entry: AuthEntry | undefined): Credentials | undefined {
+  if (!entry || typeof entry !== "object") return undefined;
+  if (entry.auth) {
+    let decoded: string;
+    try {
+      decoded = atob(entry.auth);
+    } catch {
+      throw new UsageError('docker config: an "auth" value is not valid base64');
+    }
+    const colon = decoded.indexOf(":");
+    if (colon < 0) throw new UsageError('docker config: an "auth" value has no colon');
+    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  }
+  if (entry.username !== undefined && entry.password !== undefined) {
+    return { username: entry.username, password: entry.password };
+  }
+  return undefined;
+}

@@ -1,0 +1,100 @@
+/**
+ * What every command shares: flag value parsers, credentials and TLS
+ * settings turned into a resolver, the debug trace, and JSON output.
+ *
+ * @module
+ */
+import type { Credentials } from "../auth/credentials.ts";
+import { parseCredentials } from "../auth/credentials.ts";
+import { credentialsFromConfig, readDockerConfig } from "../auth/docker_config.ts";
+import { UsageError } from "../errors.ts";
+import { DockerResolver } from "../remotes/docker/resolver.ts";
+import { type DockerReference, type ImageReference, parseImageReference } from "../reference.ts";
+import { InvalidArgumentError } from "./deps.ts";
+
+/** Parses skopeo-style booleans: `--tls-verify=false`. */
+export function parseBool(value: string): boolean {
+  const v = value.toLowerCase();
+  if (["true", "1", "yes"].includes(v)) return true;
+  if (["false", "0", "no"].includes(v)) return false;
+  throw new InvalidArgumentError(`expected true or false, got ${JSON.stringify(value)}`);
+}
+
+/** Parses a positive whole number flag. */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new InvalidArgumentError(`expected a whole number, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Accumulates a repeatable flag. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Writes a `dtool: debug:` line to stderr. */
+export function debugLine(line: string): void {
+  console.error(`dtool: debug: ${line}`);
+}
+
+/** Settings for one registry end of a command. */
+export interface EndSettings {
+  /** `USER:PASS` from the command line, if given. */
+  creds?: string;
+  /** Flag name for errors about `creds`. */
+  credsFlag: string;
+  /** False when TLS verification is off. */
+  tlsVerify: boolean;
+  /** Trace HTTP on stderr. */
+  debug: boolean;
+  /** Retries of failed requests. */
+  retryTimes?: number;
+}
+
+let warnedHelpers = false;
+
+/** A resolver with credentials from the flag, else Docker's config file. */
+export async function makeResolver(s: EndSettings): Promise<DockerResolver> {
+  const fromFlag: Credentials | undefined = s.creds !== undefined
+    ? parseCredentials(s.creds, s.credsFlag)
+    : undefined;
+  const config = fromFlag ? {} : await readDockerConfig();
+  if (!fromFlag && (config.credsStore || config.credHelpers) && !warnedHelpers) {
+    warnedHelpers = true;
+    console.error(
+      "dtool: note: credential helpers (credsStore/credHelpers) are not supported yet; using auths entries only",
+    );
+  }
+  return new DockerResolver({
+    credentials: (host) => Promise.resolve(fromFlag ?? credentialsFromConfig(config, host)),
+    insecure: () => !s.tlsVerify,
+    debug: s.debug ? debugLine : undefined,
+    retryTimes: s.retryTimes,
+  });
+}
+
+/** Parses a command argument as a `docker://` reference; other transports are refused for now. */
+export function dockerArgument(arg: string): { image: ImageReference; docker: DockerReference } {
+  const image = parseImageReference(arg);
+  if (image.transport !== "docker") {
+    throw new UsageError(
+      `transport ${image.transport}: is not implemented yet (only docker:// is)`,
+    );
+  }
+  return { image, docker: image.docker };
+}
+
+/** Prints a value as JSON with a 4-space indent, as skopeo does. */
+export function printJson(value: unknown): void {
+  console.log(JSON.stringify(value, null, 4));
+}
+
+/** Writes bytes to stdout exactly. */
+export async function writeStdout(bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.byteLength) {
+    written += await Deno.stdout.write(bytes.subarray(written));
+  }
+}

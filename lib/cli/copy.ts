@@ -1,0 +1,82 @@
+/**
+ * `dtool copy SRC DEST`.
+ *
+ * @module
+ */
+import { copyImage } from "../copy.ts";
+import { UsageError } from "../errors.ts";
+import { parsePlatform } from "../platform.ts";
+import { debugLine, dockerArgument, makeResolver } from "./common.ts";
+import { type ProgressMode, progressRenderer } from "./progress_render.ts";
+
+/** Flags of `dtool copy`. */
+export interface CopyFlags {
+  all?: boolean;
+  platform?: string[];
+  srcCreds?: string;
+  destCreds?: string;
+  srcTlsVerify: boolean;
+  destTlsVerify: boolean;
+  digestfile?: string;
+  quiet?: boolean;
+  jobs?: number;
+  progress: string;
+  retryTimes?: number;
+  debug?: boolean;
+}
+
+/** Runs the copy command. */
+export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags): Promise<void> {
+  const src = dockerArgument(srcArg);
+  const dest = dockerArgument(destArg);
+  if (flags.all && flags.platform?.length) {
+    throw new UsageError("--all and --platform cannot be used together");
+  }
+  const mode = flags.progress as ProgressMode;
+  if (!["auto", "tty", "plain", "json"].includes(mode)) {
+    throw new UsageError(
+      `--progress must be auto, tty, plain or json, not ${JSON.stringify(mode)}`,
+    );
+  }
+  const platforms = (flags.platform ?? []).map(parsePlatform);
+  const debug = flags.debug ?? false;
+  const srcResolver = await makeResolver({
+    creds: flags.srcCreds,
+    credsFlag: "--src-creds",
+    tlsVerify: flags.srcTlsVerify,
+    debug,
+    retryTimes: flags.retryTimes,
+  });
+  const destResolver = await makeResolver({
+    creds: flags.destCreds,
+    credsFlag: "--dest-creds",
+    tlsVerify: flags.destTlsVerify,
+    debug,
+    retryTimes: flags.retryTimes,
+  });
+  const d = dest.docker;
+  const tag = d.tag ?? (d.digest ? undefined : "latest");
+  const renderer = progressRenderer(flags.quiet ? "none" : mode);
+  try {
+    const result = await copyImage(
+      { resolver: srcResolver, ref: src.docker.toString() },
+      { resolver: destResolver, ref: d.toString(), tag, digest: d.digest },
+      {
+        all: flags.all,
+        platforms,
+        jobs: flags.jobs,
+        retryTimes: flags.retryTimes,
+        onProgress: renderer.listener,
+      },
+    );
+    if (flags.digestfile) await Deno.writeTextFile(flags.digestfile, result.digest);
+  } finally {
+    renderer.close();
+    if (debug) {
+      debugLine(
+        `${srcResolver.client.requests + destResolver.client.requests} HTTP requests ` +
+          `(source ${srcResolver.client.requests}, destination ${destResolver.client.requests})`,
+      );
+    }
+  }
+}

@@ -1,0 +1,416 @@
+/**
+ * The copy engine: walk the source graph, choose what to copy, move every
+ * blob (skipping what the destination has, mounting what it can), verify
+ * each by digest, then write child manifests and, last, the root under the
+ * destination tag. A failure anywhere leaves the destination tag untouched.
+ *
+ * The engine knows only {@linkcode Resolver}, {@linkcode Fetcher} and
+ * {@linkcode Pusher}; it never speaks HTTP.
+ *
+ * @module
+ */
+import { computeDigest } from "./digest.ts";
+import { DigestMismatchError, DtoolError, NotFoundError, UsageError } from "./errors.ts";
+import type { Descriptor, Index, ParsedManifest } from "./manifest.ts";
+import { parseManifest } from "./manifest.ts";
+import { isNonDistributableMediaType } from "./media_types.ts";
+import { formatPlatform, hostPlatform, type Platform, platformMatcher } from "./platform.ts";
+import type { ProgressEvent, ProgressListener } from "./progress.ts";
+import { fetchManifest } from "./remotes/manifest_source.ts";
+import type { Fetcher, Pusher, Resolver } from "./remotes/remotes.ts";
+
+/** One end of a copy. */
+export interface CopyEndpoint {
+  /** Resolves `ref` and serves its fetcher or pusher. */
+  resolver: Resolver;
+  /** The reference in the resolver's grammar, e.g. `localhost:5000/app:1`. */
+  ref: string;
+}
+
+/** The destination end: where the root goes. */
+export interface CopyDestination extends CopyEndpoint {
+  /** Tag to write the root under; without it the root is written by digest. */
+  tag?: string;
+  /** When set, the copied root must have this digest. */
+  digest?: string;
+}
+
+/** Options of {@linkcode copyImage}. */
+export interface CopyOptions {
+  /** Copy every image of an index, and the index unchanged. */
+  all?: boolean;
+  /** Platforms to choose from an index (default: the host's). */
+  platforms?: Platform[];
+  /** Blobs moved at once (default 6). */
+  jobs?: number;
+  /** Times one blob transfer is tried again after a failure (default 3). */
+  retryTimes?: number;
+  /** Receives progress events. */
+  onProgress?: ProgressListener;
+  /** Aborts the copy. */
+  signal?: AbortSignal;
+}
+
+/** What a copy did. */
+export interface CopyResult {
+  /** Digest of the manifest or index the destination now names. */
+  digest: string;
+  /** Its media type. */
+  mediaType: string;
+  /** True when the root was rewritten (an index of several chosen platforms). */
+  rewritten: boolean;
+  /** True when the destination already named this digest and nothing was done. */
+  upToDate: boolean;
+  /** Bytes transferred. */
+  bytes: number;
+  /** Blobs transferred. */
+  transferred: number;
+  /** Blobs the destination already had. */
+  skipped: number;
+  /** Blobs mounted from another repository. */
+  mounted: number;
+  /** Transfers tried again after a failure. */
+  retries: number;
+}
+
+/** A manifest to write, and the images it stands for. */
+interface Planned {
+  /** Child manifests to write by digest first, in order. */
+  children: ParsedManifest[];
+  /** The root to write under the tag. */
+  root: ParsedManifest;
+  /** True when the root is not the source's bytes. */
+  rewritten: boolean;
+}
+
+const DEFAULT_JOBS = 6;
+
+/**
+ * Copies an image, or an index and its images, from one place to another.
+ *
+ * @example
+ * ```ts
+ * import { copyImage, DockerResolver } from "../mod.ts";
+ * const resolver = new DockerResolver({});
+ * // const result = await copyImage(
+ * //   { resolver, ref: "localhost:5000/app:1" },
+ * //   { resolver, ref: "localhost:5001/app:1", tag: "1" },
+ * //   { all: true },
+ * // );
+ * // console.log(result.digest);
+ * ```
+ */
+export async function copyImage(
+  src: CopyEndpoint,
+  dst: CopyDestination,
+  opts: CopyOptions = {},
+): Promise<CopyResult> {
+  const started = performance.now();
+  const emit = (e: ProgressEvent) => opts.onProgress?.(e);
+  const resolved = await src.resolver.resolve(src.ref);
+  emit({
+    type: "resolved",
+    source: resolved.name,
+    digest: resolved.descriptor.digest,
+    mediaType: resolved.descriptor.mediaType,
+  });
+  const fetcher = await src.resolver.fetcher(src.ref);
+  const source = await fetchManifest(fetcher, resolved.descriptor);
+  const plan = await planCopy(source, fetcher, opts, emit);
+  const root = plan.root;
+  if (dst.digest && dst.digest !== root.digest) {
+    throw new UsageError(
+      `destination digest ${dst.digest} does not match the copied manifest ${root.digest}`,
+    );
+  }
+  const result: CopyResult = {
+    digest: root.digest,
+    mediaType: root.mediaType,
+    rewritten: plan.rewritten,
+    upToDate: false,
+    bytes: 0,
+    transferred: 0,
+    skipped: 0,
+    mounted: 0,
+    retries: 0,
+  };
+  const pusher = await dst.resolver.pusher(dst.ref);
+  if (await destinationNames(dst, root.digest)) {
+    result.upToDate = true;
+    emit({ type: "manifest", digest: root.digest, mediaType: root.mediaType, skipped: true });
+    emitDone(emit, result, started);
+    return result;
+  }
+  const images = [...plan.children, root].filter((m) => m.kind === "manifest");
+  const blobs = uniqueBlobs(images);
+  emit({
+    type: "plan",
+    blobs: blobs.length,
+    bytes: blobs.reduce((n, b) => n + b.size, 0),
+    manifests: plan.children.length + 1,
+  });
+  const mountFrom = mountSource(fetcher, pusher);
+  await runPool(
+    blobs,
+    opts.jobs ?? DEFAULT_JOBS,
+    opts.signal,
+    (blob, signal) => copyBlob(blob, fetcher, pusher, mountFrom, { ...opts, signal }, result, emit),
+  );
+  for (const child of plan.children) await pushManifest(pusher, child, undefined, emit);
+  await pushManifest(pusher, root, dst.tag, emit);
+  emitDone(emit, result, started);
+  return result;
+}
+
+function emitDone(emit: ProgressListener, r: CopyResult, started: number) {
+  emit({
+    type: "done",
+    digest: r.digest,
+    bytes: r.bytes,
+    transferred: r.transferred,
+    skipped: r.skipped,
+    mounted: r.mounted,
+    elapsedMs: Math.round(performance.now() - started),
+  });
+}
+
+/** True when the destination tag (or digest) already names `digest`: one HEAD. */
+async function destinationNames(dst: CopyDestination, digest: string): Promise<boolean> {
+  try {
+    const { descriptor } = await dst.resolver.resolve(dst.ref);
+    return descriptor.digest === digest;
+  } catch (e) {
+    if (e instanceof NotFoundError) return false;
+    throw e;
+  }
+}
+
+/** Decides which manifests to copy from the source root. */
+async function planCopy(
+  source: ParsedManifest,
+  fetcher: Fetcher,
+  opts: CopyOptions,
+  emit: ProgressListener,
+): Promise<Planned> {
+  if (source.kind === "manifest") return { children: [], root: source, rewritten: false };
+  if (opts.all) {
+    return { children: await allChildren(source, fetcher), root: source, rewritten: false };
+  }
+  const wanted = opts.platforms?.length ? opts.platforms : [hostPlatform()];
+  const chosen = wanted.map((p) => choosePlatform(source.index, p));
+  const unique = [...new Map(chosen.map((d) => [d.digest, d])).values()];
+  if (wanted.length === 1) {
+    return { children: [], root: await fetchManifest(fetcher, unique[0]), rewritten: false };
+  }
+  const children = await Promise.all(unique.map((d) => fetchManifest(fetcher, d)));
+  const index: Index = { ...source.index, manifests: unique };
+  const raw = new TextEncoder().encode(JSON.stringify(index));
+  const root = parseManifest(raw, source.mediaType);
+  emit({
+    type: "warning",
+    message: `copying ${unique.length} of ${source.index.manifests.length} platforms: ` +
+      `the destination index is new (${computeDigest(raw)}), not the source's ${source.digest}`,
+  });
+  return { children, root, rewritten: true };
+}
+
+/** Every manifest below an index, depth first, children before parents. */
+async function allChildren(index: ParsedManifest, fetcher: Fetcher): Promise<ParsedManifest[]> {
+  if (index.kind !== "index") return [];
+  const out: ParsedManifest[] = [];
+  const fetched = await Promise.all(index.index.manifests.map((d) => fetchManifest(fetcher, d)));
+  for (const child of fetched) {
+    out.push(...await allChildren(child, fetcher), child);
+  }
+  return out;
+}
+
+/**
+ * The index entry that best serves a platform, by containerd's rules.
+ *
+ * @example
+ * ```ts
+ * import { choosePlatform } from "./copy.ts";
+ * const d = choosePlatform({
+ *   schemaVersion: 2,
+ *   manifests: [{
+ *     mediaType: "application/vnd.oci.image.manifest.v1+json",
+ *     digest: "sha256:" + "a".repeat(64),
+ *     size: 1,
+ *     platform: { os: "linux", architecture: "arm", variant: "v7" },
+ *   }],
+ * }, { os: "linux", architecture: "arm", variant: "v8" });
+ * console.log(d.platform?.variant); // "v7"
+ * ```
+ */
+export function choosePlatform(index: Index, wanted: Platform): Descriptor {
+  const matcher = platformMatcher(wanted);
+  const candidates = index.manifests.filter((d) => d.platform && matcher.match(d.platform));
+  candidates.sort((a, b) =>
+    matcher.less(a.platform!, b.platform!) ? -1 : matcher.less(b.platform!, a.platform!) ? 1 : 0
+  );
+  if (candidates.length === 0) {
+    const available = index.manifests.filter((d) => d.platform).map((d) =>
+      formatPlatform(d.platform!)
+    );
+    throw new NotFoundError(
+      `no image for platform ${formatPlatform(wanted)} (available: ${
+        available.join(", ") || "none"
+      })`,
+    );
+  }
+  return candidates[0];
+}
+
+/** Distinct blobs of the images, without non-distributable layers that live elsewhere. */
+function uniqueBlobs(images: ParsedManifest[]): Descriptor[] {
+  const seen = new Map<string, Descriptor>();
+  for (const m of images) {
+    if (m.kind !== "manifest") continue;
+    for (const d of [m.manifest.config, ...m.manifest.layers]) {
+      if (isNonDistributableMediaType(d.mediaType) && d.urls?.length) continue;
+      if (!seen.has(d.digest)) seen.set(d.digest, d);
+    }
+  }
+  return [...seen.values()];
+}
+
+/** The repository a blob can be mounted from, when source and destination share a registry. */
+function mountSource(fetcher: Fetcher, pusher: Pusher): string | undefined {
+  if (!pusher.mount || !fetcher.host || !fetcher.repository || fetcher.host !== pusher.host) return;
+  return fetcher.repository !== pusher.repository ? fetcher.repository : undefined;
+}
+
+async function copyBlob(
+  blob: Descriptor,
+  fetcher: Fetcher,
+  pusher: Pusher,
+  mountFrom: string | undefined,
+  opts: CopyOptions,
+  result: CopyResult,
+  emit: ProgressListener,
+): Promise<void> {
+  if (await pusher.exists(blob, { signal: opts.signal })) {
+    result.skipped++;
+    emit({ type: "blob-skip", digest: blob.digest, size: blob.size, reason: "exists" });
+    return;
+  }
+  if (mountFrom && await pusher.mount!(blob, mountFrom)) {
+    result.mounted++;
+    emit({ type: "blob-skip", digest: blob.digest, size: blob.size, reason: "mounted" });
+    return;
+  }
+  const tries = (opts.retryTimes ?? 3) + 1;
+  for (let attempt = 1;; attempt++) {
+    emit({ type: "blob-start", digest: blob.digest, size: blob.size, attempt });
+    try {
+      await transfer(blob, fetcher, pusher, opts.signal, emit);
+      result.transferred++;
+      result.bytes += blob.size;
+      emit({ type: "blob-done", digest: blob.digest, size: blob.size });
+      return;
+    } catch (e) {
+      if (opts.signal?.aborted || attempt >= tries || !isRetryable(e)) {
+        throw new DtoolError(
+          `blob ${blob.digest}: ${(e as Error).message}`,
+          (e as DtoolError).exitCode,
+          {
+            cause: e,
+          },
+        );
+      }
+      result.retries++;
+      emit({ type: "retry", digest: blob.digest, attempt, reason: (e as Error).message });
+      await new Promise((r) => setTimeout(r, Math.min(4000, 250 * 2 ** (attempt - 1))));
+    }
+  }
+}
+
+function isRetryable(e: unknown): boolean {
+  if (e instanceof DigestMismatchError) return true;
+  if (e instanceof NotFoundError || e instanceof UsageError) return false;
+  const code = (e as DtoolError).exitCode;
+  return code === undefined || code === 1;
+}
+
+async function transfer(
+  blob: Descriptor,
+  fetcher: Fetcher,
+  pusher: Pusher,
+  signal: AbortSignal | undefined,
+  emit: ProgressListener,
+): Promise<void> {
+  const body = await fetcher.fetch(blob, { signal });
+  const writer = await pusher.push(blob, { signal });
+  let bytes = 0;
+  let last = 0;
+  const counter = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      bytes += chunk.byteLength;
+      const now = performance.now();
+      if (now - last > 200) {
+        last = now;
+        emit({ type: "blob-progress", digest: blob.digest, bytes, size: blob.size });
+      }
+      controller.enqueue(chunk);
+    },
+  });
+  try {
+    await body.pipeThrough(counter).pipeTo(writer.writable, { signal });
+  } catch (e) {
+    // The upload's own failure, when there is one, says more than the pipe's,
+    // except when the source bytes were wrong.
+    const upload = await writer.commit().then(() => undefined, (c: unknown) => c);
+    if (upload !== undefined && !(e instanceof DigestMismatchError)) throw upload;
+    throw e;
+  }
+  await writer.commit();
+}
+
+async function pushManifest(
+  pusher: Pusher,
+  m: ParsedManifest,
+  tag: string | undefined,
+  emit: ProgressListener,
+): Promise<void> {
+  const desc: Descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.raw.byteLength };
+  if (tag === undefined && await pusher.exists(desc)) {
+    emit({ type: "manifest", digest: m.digest, mediaType: m.mediaType, skipped: true });
+    return;
+  }
+  const writer = await pusher.push(desc, { tag });
+  await new Blob([m.raw as BufferSource]).stream().pipeTo(writer.writable);
+  await writer.commit();
+  emit({ type: "manifest", digest: m.digest, mediaType: m.mediaType, tag });
+}
+
+/** Runs `work` over `items`, at most `limit` at once; the first failure aborts the rest. */
+async function runPool<T>(
+  items: T[],
+  limit: number,
+  outer: AbortSignal | undefined,
+  work: (item: T, signal: AbortSignal) => Promise<void>,
+): Promise<void> {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort(outer?.reason);
+  outer?.addEventListener("abort", onAbort);
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (next < items.length && failure === undefined) {
+      const item = items[next++];
+      try {
+        await work(item, controller.signal);
+      } catch (e) {
+        if (failure === undefined) failure = e;
+        controller.abort(e);
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  } finally {
+    outer?.removeEventListener("abort", onAbort);
+  }
+  if (failure !== undefined) throw failure;
+}

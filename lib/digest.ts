@@ -1,0 +1,180 @@
+/**
+ * Content digests: parse and validate `algorithm:hex`, compute them, and
+ * verify bytes as they stream past.
+ *
+ * @module
+ */
+import { createHash, type Hash } from "node:crypto";
+import { DigestMismatchError, InvalidDigestError } from "./errors.ts";
+
+/** A validated digest string such as `sha256:2c26b4…`. */
+export type Digest = string;
+
+/** Hash algorithms dtool can compute and verify. */
+export type DigestAlgorithm = "sha256" | "sha512";
+
+const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha512: 128 };
+const GRAMMAR = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+/** The two halves of a digest. */
+export interface ParsedDigest {
+  /** `sha256` or `sha512`. */
+  algorithm: DigestAlgorithm;
+  /** Lower-case hex of the hash. */
+  hex: string;
+}
+
+/**
+ * Parses and validates a digest: the OCI grammar, a supported algorithm and
+ * lower-case hex of the right length.
+ *
+ * @example
+ * ```ts
+ * import { parseDigest } from "./digest.ts";
+ * const d = parseDigest("sha256:" + "a".repeat(64));
+ * console.log(d.algorithm); // "sha256"
+ * ```
+ */
+export function parseDigest(s: string): ParsedDigest {
+  if (!GRAMMAR.test(s)) throw new InvalidDigestError(`invalid digest ${JSON.stringify(s)}`);
+  const colon = s.indexOf(":");
+  const algorithm = s.slice(0, colon);
+  const hex = s.slice(colon + 1);
+  if (algorithm !== "sha256" && algorithm !== "sha512") {
+    throw new InvalidDigestError(`unsupported digest algorithm in ${JSON.stringify(s)}`);
+  }
+  if (hex.length !== HEX_LENGTH[algorithm] || !/^[a-f0-9]+$/.test(hex)) {
+    throw new InvalidDigestError(`invalid ${algorithm} digest ${JSON.stringify(s)}`);
+  }
+  return { algorithm, hex };
+}
+
+/**
+ * Tells whether `s` is a valid, supported digest.
+ *
+ * @example
+ * ```ts
+ * import { isDigest } from "./digest.ts";
+ * console.log(isDigest("sha256:abc")); // false
+ * ```
+ */
+export function isDigest(s: string): boolean {
+  try {
+    parseDigest(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Computes the digest of bytes held in memory (manifests, configs).
+ *
+ * @example
+ * ```ts
+ * import { computeDigest } from "./digest.ts";
+ * console.log(computeDigest(new TextEncoder().encode("")));
+ * // "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+ * ```
+ */
+export function computeDigest(bytes: Uint8Array, algorithm: DigestAlgorithm = "sha256"): Digest {
+  return `${algorithm}:${createHash(algorithm).update(bytes).digest("hex")}`;
+}
+
+/**
+ * A running hash over a stream of chunks, for code that must check content
+ * arriving in several pieces (a resumed download, say).
+ *
+ * @example
+ * ```ts
+ * import { Digester } from "./digest.ts";
+ * const d = new Digester("sha256");
+ * d.update(new Uint8Array([1, 2]));
+ * console.log(d.size, d.digest().startsWith("sha256:")); // 2 true
+ * ```
+ */
+export class Digester {
+  #hash: Hash;
+  #algorithm: DigestAlgorithm;
+  /** Bytes seen so far. */
+  size = 0;
+  /** Starts an empty hash. */
+  constructor(algorithm: DigestAlgorithm = "sha256") {
+    this.#algorithm = algorithm;
+    this.#hash = createHash(algorithm);
+  }
+  /** Adds bytes to the hash. */
+  update(chunk: Uint8Array): void {
+    this.#hash.update(chunk);
+    this.size += chunk.byteLength;
+  }
+  /** Finishes the hash; call once. */
+  digest(): Digest {
+    return `${this.#algorithm}:${this.#hash.digest("hex")}`;
+  }
+}
+
+/** What a verified stream must add up to. */
+export interface Expected {
+  /** Digest the bytes must hash to. */
+  digest: Digest;
+  /** Exact length in bytes, when known. */
+  size?: number;
+}
+
+/**
+ * Checks the outcome of a {@linkcode Digester} against what was expected and
+ * throws a {@linkcode DigestMismatchError} naming the content when it differs.
+ *
+ * @example
+ * ```ts
+ * import { Digester, verifyDigester } from "./digest.ts";
+ * const d = new Digester();
+ * verifyDigester(d, { digest: "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", size: 0 });
+ * ```
+ */
+export function verifyDigester(d: Digester, expected: Expected): void {
+  if (expected.size !== undefined && d.size !== expected.size) {
+    throw new DigestMismatchError(
+      `size mismatch for ${expected.digest}: expected ${expected.size} bytes, got ${d.size}`,
+    );
+  }
+  const actual = d.digest();
+  if (actual !== expected.digest) {
+    throw new DigestMismatchError(`digest mismatch: expected ${expected.digest}, got ${actual}`);
+  }
+}
+
+/**
+ * A pass-through stream that hashes what flows through it and errors at the
+ * end (or as soon as the size is exceeded) when the content is not what was
+ * expected. Downstream must not commit anything before this stream closes.
+ *
+ * @example
+ * ```ts
+ * import { verifyingStream } from "./digest.ts";
+ * const body = new Blob([]).stream().pipeThrough(verifyingStream({
+ *   digest: "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+ *   size: 0,
+ * }));
+ * await new Response(body).arrayBuffer();
+ * ```
+ */
+export function verifyingStream(expected: Expected): TransformStream<Uint8Array, Uint8Array> {
+  const { algorithm } = parseDigest(expected.digest);
+  const d = new Digester(algorithm);
+  return new TransformStream({
+    transform(chunk, controller) {
+      d.update(chunk);
+      if (expected.size !== undefined && d.size > expected.size) {
+        throw new DigestMismatchError(
+          `size mismatch for ${expected.digest}: more than ${expected.size} bytes`,
+        );
+      }
+      controller.enqueue(chunk);
+    },
+    flush() {
+      verifyDigester(d, expected);
+    },
+  });
+}

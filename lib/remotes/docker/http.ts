@@ -1,0 +1,325 @@
+/**
+ * The HTTP client every registry request goes through: endpoint discovery
+ * (HTTPS, or plain HTTP for loopback and insecure registries), the `/v2/`
+ * ping, authorization, redirects, retries and the `--debug` trace. Code
+ * above this file never calls `fetch` itself.
+ *
+ * @module
+ */
+import { Authorizer } from "../../auth/authorizer.ts";
+import { parseChallenges } from "../../auth/challenge.ts";
+import type { Credentials } from "../../auth/credentials.ts";
+import { AuthError, DtoolError, NotFoundError } from "../../errors.ts";
+
+/** How a {@linkcode RegistryClient} behaves. */
+export interface RegistryClientOptions {
+  /** Credentials for a registry host (`localhost:5000`, `registry-1.docker.io`). */
+  credentials?: (host: string) => Promise<Credentials | undefined>;
+  /** True when TLS verification is off for the host: plain HTTP is then allowed. */
+  insecure?: (host: string) => boolean;
+  /** Receives one line per HTTP exchange; secrets are already masked. */
+  debug?: (line: string) => void;
+  /** Retries of a failed replayable request (default 3). */
+  retryTimes?: number;
+  /** First retry delay in milliseconds, doubled each time (default 500). */
+  retryDelayMs?: number;
+}
+
+/** One request to a registry. */
+export interface RegistryRequest {
+  /** Registry host as in references (`docker.io` is mapped to its API host). */
+  host: string;
+  /** HTTP method (default GET). */
+  method?: string;
+  /** Path below the endpoint, starting with `/v2/`; or… */
+  path?: string;
+  /** …an absolute or relative URL (an upload `Location`). */
+  url?: string;
+  /** Request headers. */
+  headers?: Record<string, string>;
+  /** Body; a stream makes the request non-replayable. */
+  body?: Uint8Array | ReadableStream<Uint8Array> | null;
+  /** Token scope such as `repository:library/ubuntu:pull`. */
+  scope?: string;
+  /** Aborts the request. */
+  signal?: AbortSignal;
+}
+
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+const MAX_REDIRECTS = 10;
+const SECRET_PARAMS =
+  /([?&](?:token|access_token|refresh_token|password|code|X-Amz-Signature|sig)=)[^&]*/gi;
+
+/**
+ * Maps a reference domain to the host that serves its API.
+ *
+ * @example
+ * ```ts
+ * import { apiHost } from "./http.ts";
+ * console.log(apiHost("docker.io")); // "registry-1.docker.io"
+ * ```
+ */
+export function apiHost(domain: string): string {
+  return domain === "docker.io" ? "registry-1.docker.io" : domain;
+}
+
+/**
+ * True for hosts on the loopback interface, which may be spoken to in plain
+ * HTTP when they do not speak TLS.
+ *
+ * @example
+ * ```ts
+ * import { isLoopbackHost } from "./http.ts";
+ * console.log(isLoopbackHost("127.0.0.1:5000"), isLoopbackHost("[::1]:5000")); // true true
+ * ```
+ */
+export function isLoopbackHost(host: string): boolean {
+  const name = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.split(":")[0];
+  return name === "localhost" || name === "::1" || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+/**
+ * Replaces secret query parameters in a URL with `***` for tracing.
+ *
+ * @example
+ * ```ts
+ * import { redactUrl } from "./http.ts";
+ * console.log(redactUrl("https://a/t?token=abc&x=1")); // "https://a/t?token=***&x=1"
+ * ```
+ */
+export function redactUrl(url: string): string {
+  return url.replace(SECRET_PARAMS, "$1***");
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** True for a TLS failure that means "this server does not speak TLS at all". */
+function isNotTls(err: unknown): boolean {
+  const text = String((err as Error)?.message ?? err) + String((err as Error)?.cause ?? "");
+  return /InvalidContentType|wrong version number|http request to an https server|corrupt message/i
+    .test(text);
+}
+
+function errorText(err: unknown): string {
+  const e = err as Error;
+  const cause = e?.cause instanceof Error ? e.cause.message : "";
+  const msg = cause || e?.message || String(err);
+  return msg.replace(/^error sending request for url \([^)]*\): /, "");
+}
+
+/**
+ * The registry HTTP client of one run. It owns the per-host endpoint and the
+ * {@linkcode Authorizer}; both are remembered for the life of the client so
+ * no ping or token request is repeated.
+ *
+ * @example
+ * ```ts
+ * import { RegistryClient } from "./http.ts";
+ * const client = new RegistryClient({});
+ * // const res = await client.request({ host: "localhost:5000", path: "/v2/_catalog" });
+ * console.log(client.requests); // 0
+ * ```
+ */
+export class RegistryClient {
+  /** The authorization state shared by every request of this client. */
+  readonly authorizer: Authorizer;
+  /** HTTP requests sent so far (pings, tokens, retries and redirects included). */
+  requests = 0;
+  #opts: RegistryClientOptions;
+  #endpoints = new Map<string, Promise<string>>();
+
+  /** Creates a client; nothing is sent until the first request. */
+  constructor(opts: RegistryClientOptions) {
+    this.#opts = opts;
+    this.authorizer = new Authorizer({
+      credentials: (host) => opts.credentials?.(host) ?? Promise.resolve(undefined),
+      send: (url, init) => this.#send(url, init),
+    });
+  }
+
+  /** Base URL (`https://host`) of a registry, found by pinging `/v2/` once. */
+  endpoint(host: string): Promise<string> {
+    const h = apiHost(host);
+    let p = this.#endpoints.get(h);
+    if (!p) {
+      p = this.#ping(h);
+      this.#endpoints.set(h, p);
+      p.catch(() => this.#endpoints.delete(h));
+    }
+    return p;
+  }
+
+  async #ping(host: string): Promise<string> {
+    const insecure = this.#opts.insecure?.(host) ?? false;
+    const bases = [`https://${host}`];
+    if (insecure || isLoopbackHost(host)) bases.push(`http://${host}`);
+    let lastErr: unknown;
+    for (const base of bases) {
+      let res: Response;
+      try {
+        res = await this.#sendWithRetry(`${base}/v2/`, { method: "GET" });
+      } catch (e) {
+        lastErr = e;
+        // Fall back to plain HTTP only when the server does not speak TLS at
+        // all, or when the user turned verification off for this host.
+        if (base.startsWith("https:") && bases.length > 1 && (insecure || isNotTls(e))) continue;
+        break;
+      }
+      await res.body?.cancel();
+      if (res.status === 401) {
+        this.authorizer.setChallenges(host, parseChallenges(res.headers.get("www-authenticate")));
+      } else {
+        this.authorizer.setChallenges(host, []);
+      }
+      return base;
+    }
+    throw new DtoolError(`cannot reach registry ${host}: ${errorText(lastErr)}`, undefined, {
+      cause: lastErr,
+    });
+  }
+
+  /**
+   * Sends a request with authorization, following redirects (dropping
+   * credentials when they lead to another host), retrying transient
+   * failures of replayable requests, and renewing a refused token once.
+   * The caller checks the status.
+   */
+  async request(req: RegistryRequest): Promise<Response> {
+    const host = apiHost(req.host);
+    const base = await this.endpoint(host);
+    const url = req.url ? new URL(req.url, base).href : base + req.path;
+    const replayable = !(req.body instanceof ReadableStream);
+    let renewed = false;
+    for (;;) {
+      const headers: Record<string, string> = { ...req.headers };
+      const auth = await this.authorizer.authorize(host, req.scope);
+      if (auth) headers.authorization = auth;
+      const init: RequestInit & { duplex?: string } = {
+        method: req.method ?? "GET",
+        headers,
+        body: (req.body ?? null) as BodyInit | null,
+        signal: req.signal,
+      };
+      if (req.body instanceof ReadableStream) init.duplex = "half";
+      const res = replayable
+        ? await this.#sendWithRetry(url, init)
+        : await this.#sendFollowing(url, init);
+      if (res.status === 401 && !renewed && replayable) {
+        const challenges = parseChallenges(res.headers.get("www-authenticate"));
+        if (challenges.length > 0) this.authorizer.setChallenges(host, challenges);
+        this.authorizer.invalidate(host, req.scope ?? "");
+        await res.body?.cancel();
+        renewed = true;
+        continue;
+      }
+      return res;
+    }
+  }
+
+  async #sendWithRetry(url: string, init: RequestInit): Promise<Response> {
+    const times = this.#opts.retryTimes ?? 3;
+    const delay = this.#opts.retryDelayMs ?? 500;
+    for (let attempt = 0;; attempt++) {
+      let res: Response;
+      try {
+        res = await this.#sendFollowing(url, init);
+      } catch (e) {
+        if (attempt >= times || init.signal?.aborted || isNotTls(e) || isCertError(e)) throw e;
+        await sleep(backoff(delay, attempt));
+        continue;
+      }
+      if (!RETRYABLE_STATUS.has(res.status) || attempt >= times) return res;
+      const wait = retryAfterMs(res.headers.get("retry-after")) ?? backoff(delay, attempt);
+      await res.body?.cancel();
+      this.#opts.debug?.(`retrying in ${wait}ms after HTTP ${res.status}`);
+      await sleep(wait);
+    }
+  }
+
+  async #sendFollowing(url: string, init: RequestInit): Promise<Response> {
+    let current = url;
+    const origin = new URL(url).host;
+    let headers = new Headers(init.headers);
+    for (let hop = 0;; hop++) {
+      const res = await this.#send(current, { ...init, headers, redirect: "manual" });
+      const location = res.headers.get("location");
+      if (![301, 302, 303, 307, 308].includes(res.status) || !location) return res;
+      if (hop >= MAX_REDIRECTS) throw new DtoolError(`too many redirects from ${redactUrl(url)}`);
+      await res.body?.cancel();
+      current = new URL(location, current).href;
+      if (new URL(current).host !== origin) {
+        // Never hand credentials to another host (blob storage, a CDN).
+        headers = new Headers(headers);
+        headers.delete("authorization");
+      }
+    }
+  }
+
+  async #send(url: string, init: RequestInit): Promise<Response> {
+    this.requests++;
+    const started = performance.now();
+    const method = init.method ?? "GET";
+    try {
+      const res = await fetch(url, init);
+      this.#opts.debug?.(
+        `${method} ${redactUrl(url)} ${res.status} ${Math.round(performance.now() - started)}ms`,
+      );
+      return res;
+    } catch (e) {
+      this.#opts.debug?.(`${method} ${redactUrl(url)} failed: ${errorText(e)}`);
+      throw e;
+    }
+  }
+}
+
+function isCertError(err: unknown): boolean {
+  return /certificate|UnknownIssuer|NotValidForName/i.test(
+    String((err as Error)?.message) +
+      String((err as Error)?.cause ?? ""),
+  );
+}
+
+function backoff(base: number, attempt: number): number {
+  const exp = base * 2 ** attempt;
+  return Math.round(exp / 2 + Math.random() * exp / 2);
+}
+
+function retryAfterMs(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/**
+ * Turns an unsuccessful registry response into the error users see: 401 and
+ * 403 → {@linkcode AuthError}, 404 → {@linkcode NotFoundError}, else the
+ * registry's own error codes and messages.
+ *
+ * @example
+ * ```ts
+ * import { responseError } from "./http.ts";
+ * const e = await responseError(new Response(null, { status: 404 }), "manifest x:1");
+ * console.log(e.message); // "manifest x:1 not found (HTTP 404)"
+ * ```
+ */
+export async function responseError(res: Response, what: string): Promise<DtoolError> {
+  let detail = "";
+  try {
+    const body = await res.json() as { errors?: { code?: string; message?: string }[] };
+    detail = (body.errors ?? [])
+      .map((e) => [e.code?.toLowerCase().replaceAll("_", " "), e.message].filter(Boolean)[0])
+      .filter(Boolean).join("; ");
+  } catch {
+    // Not JSON: the status says enough.
+  }
+  const suffix = detail ? `: ${detail}` : "";
+  if (res.status === 401 || res.status === 403) {
+    return new AuthError(`access to ${what} denied (HTTP ${res.status})${suffix}`);
+  }
+  if (res.status === 404) return new NotFoundError(`${what} not found (HTTP 404)${suffix}`);
+  return new DtoolError(`${what}: HTTP ${res.status}${suffix}`);
+}

@@ -1,0 +1,129 @@
+/**
+ * The registry implementation of {@linkcode Resolver}: references of the
+ * docker grammar (`localhost:5000/team/app:1.0`, `ubuntu@sha256:…`) resolved
+ * with a HEAD on the manifest, and fetchers, pushers and tag listers for them.
+ *
+ * @module
+ */
+import { computeDigest, parseDigest } from "../../digest.ts";
+import { DigestMismatchError, NotFoundError } from "../../errors.ts";
+import { type ParsedManifest, parseManifest } from "../../manifest.ts";
+import { MANIFEST_ACCEPT } from "../../media_types.ts";
+import { type DockerReference, parseDockerReference } from "../../reference.ts";
+import type { Fetcher, Pusher, Resolved, Resolver, TagLister } from "../remotes.ts";
+import { DockerFetcher, type DockerFetcherOptions } from "./fetcher.ts";
+import { RegistryClient, type RegistryClientOptions, responseError } from "./http.ts";
+import { DockerPusher } from "./pusher.ts";
+import { listTags } from "./tags.ts";
+
+/** Options of a {@linkcode DockerResolver}: the HTTP client's and the fetcher's. */
+export interface DockerResolverOptions extends RegistryClientOptions, DockerFetcherOptions {
+  /** Share one client (and so its tokens and connections) between resolvers. */
+  client?: RegistryClient;
+}
+
+/** The tag or digest a reference points at; `latest` when it names neither. */
+export function manifestReference(ref: DockerReference): string {
+  return ref.digest ?? ref.tag ?? "latest";
+}
+
+/**
+ * Resolves references against registries over HTTP.
+ *
+ * @example
+ * ```ts
+ * import { DockerResolver } from "./resolver.ts";
+ * const resolver = new DockerResolver({});
+ * // const { descriptor } = await resolver.resolve("localhost:5000/team/app:1.0");
+ * // const stream = await (await resolver.fetcher("localhost:5000/team/app")).fetch(descriptor);
+ * ```
+ */
+export class DockerResolver implements Resolver, TagLister {
+  /** The HTTP client, exposed for its request count. */
+  readonly client: RegistryClient;
+  #opts: DockerResolverOptions;
+
+  /** Creates a resolver; nothing is sent until it is used. */
+  constructor(opts: DockerResolverOptions = {}) {
+    this.client = opts.client ?? new RegistryClient(opts);
+    this.#opts = opts;
+  }
+
+  /** HEADs the manifest a reference names and returns its descriptor. */
+  async resolve(ref: string): Promise<Resolved> {
+    const r = parseDockerReference(ref);
+    const target = manifestReference(r);
+    const res = await this.client.request({
+      host: r.domain,
+      method: "HEAD",
+      path: `/v2/${r.path}/manifests/${target}`,
+      headers: { accept: MANIFEST_ACCEPT.join(", ") },
+      scope: `repository:${r.path}:pull`,
+    });
+    await res.body?.cancel();
+    if (res.status === 404) throw new NotFoundError(`manifest unknown: ${r.toString()}`);
+    if (!res.ok) throw await responseError(res, `manifest ${r.toString()}`);
+    const digest = r.digest ?? res.headers.get("docker-content-digest");
+    const mediaType = (res.headers.get("content-type") ?? "").split(";")[0].trim();
+    const size = Number(res.headers.get("content-length") ?? NaN);
+    if (!digest || !mediaType || !Number.isFinite(size)) {
+      // Some registries omit headers on HEAD: read the manifest instead.
+      const m = await this.getManifest(ref);
+      return {
+        name: r.toString(),
+        descriptor: { mediaType: m.mediaType, digest: m.digest, size: m.raw.byteLength },
+      };
+    }
+    parseDigest(digest);
+    return { name: r.toString(), descriptor: { mediaType, digest, size } };
+  }
+
+  /**
+   * GETs and parses the manifest a reference names in one request, checking
+   * its bytes against the reference digest or the registry's
+   * `Docker-Content-Digest`.
+   */
+  async getManifest(ref: string): Promise<ParsedManifest> {
+    const r = parseDockerReference(ref);
+    const target = manifestReference(r);
+    const res = await this.client.request({
+      host: r.domain,
+      path: `/v2/${r.path}/manifests/${target}`,
+      headers: { accept: MANIFEST_ACCEPT.join(", ") },
+      scope: `repository:${r.path}:pull`,
+    });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      throw new NotFoundError(`manifest unknown: ${r.toString()}`);
+    }
+    if (!res.ok) throw await responseError(res, `manifest ${r.toString()}`);
+    const raw = new Uint8Array(await res.arrayBuffer());
+    const expected = r.digest ?? res.headers.get("docker-content-digest");
+    if (expected) {
+      const actual = computeDigest(raw, parseDigest(expected).algorithm);
+      if (actual !== expected) {
+        throw new DigestMismatchError(
+          `manifest of ${r.toString()} hashes to ${actual}, not ${expected}`,
+        );
+      }
+    }
+    return parseManifest(raw, res.headers.get("content-type") ?? undefined);
+  }
+
+  /** A fetcher for the repository of `ref`. */
+  fetcher(ref: string): Promise<Fetcher> {
+    const r = parseDockerReference(ref);
+    return Promise.resolve(new DockerFetcher(this.client, r.domain, r.path, this.#opts));
+  }
+
+  /** A pusher for the repository of `ref`. */
+  pusher(ref: string): Promise<Pusher> {
+    const r = parseDockerReference(ref);
+    return Promise.resolve(new DockerPusher(this.client, r.domain, r.path));
+  }
+
+  /** Every tag of the repository of `ref`, following the registry's pages. */
+  listTags(ref: string): Promise<string[]> {
+    return listTags(this.client, parseDockerReference(ref));
+  }
+}

@@ -1,0 +1,2 @@
+/** dtool's version, printed by `dtool --version`. */
+export const VERSION = "0.1.0";

@@ -134,8 +134,9 @@ export async function inspectImage(
   name: string,
   opts: InspectOptions = {},
 ): Promise<ImageInfo> {
-  const tagsPromise = listTagsOrWarn(opts, ref);
   const { top, image } = await resolveImage(resolver, ref, opts.platform);
+  // Only once the image exists, so a missing image is one error, not two.
+  const tagsPromise = listTagsOrWarn(opts, ref);
   if (image.kind !== "manifest") throw new NotFoundError("no image in a nested index");
   const fetcher = await resolver.fetcher(ref);
   const configBytes = await readAll(await fetcher.fetch(image.manifest.config), 64 * 1024 * 1024);

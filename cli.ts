@@ -33,6 +33,15 @@ function program(run: (operation: string, reference: string, action: () => Promi
     )
     .option("--src-creds <user:password>", "credentials for the source registry")
     .option("--dest-creds <user:password>", "credentials for the destination registry")
+    .option("--authfile <file>", "credentials file instead of Docker's config.json")
+    .option(
+      "--src-cert-dir <dir>",
+      "CA (*.crt) and client certificate (*.cert, *.key) for the source",
+    )
+    .option(
+      "--dest-cert-dir <dir>",
+      "CA (*.crt) and client certificate (*.cert, *.key) for the destination",
+    )
     .option(
       "--src-tls-verify [bool]",
       "verify TLS of the source registry (false also allows plain HTTP)",
@@ -69,6 +78,11 @@ function program(run: (operation: string, reference: string, action: () => Promi
     .option("--config", "print the image config bytes exactly as stored")
     .option("--platform <os/arch[/variant]>", "platform to choose from an index")
     .option("--creds <user:password>", "credentials for the registry")
+    .option("--authfile <file>", "credentials file instead of Docker's config.json")
+    .option(
+      "--cert-dir <dir>",
+      "CA (*.crt) and client certificate (*.cert, *.key) for the registry",
+    )
     .option(
       "--tls-verify [bool]",
       "verify TLS of the registry (false also allows plain HTTP)",
@@ -85,6 +99,11 @@ function program(run: (operation: string, reference: string, action: () => Promi
     .description("List every tag of a repository.")
     .argument("<repo>", "repository, e.g. docker://registry.example/app")
     .option("--creds <user:password>", "credentials for the registry")
+    .option("--authfile <file>", "credentials file instead of Docker's config.json")
+    .option(
+      "--cert-dir <dir>",
+      "CA (*.crt) and client certificate (*.cert, *.key) for the registry",
+    )
     .option(
       "--tls-verify [bool]",
       "verify TLS of the registry (false also allows plain HTTP)",
@@ -97,6 +116,46 @@ function program(run: (operation: string, reference: string, action: () => Promi
         "list-tags",
         repo,
         async () => (await import("./lib/cli/list_tags.ts")).runListTags(repo, flags),
+      )
+    );
+  root.command("login")
+    .description("Check credentials against a registry and store them.")
+    .argument("<registry>", "registry host, e.g. registry.example:5000")
+    .option("-u, --username <user>", "user name")
+    .option(
+      "-p, --password <password>",
+      "password (visible to other processes; prefer --password-stdin)",
+    )
+    .option("--password-stdin", "read the password from standard input")
+    .option("--authfile <file>", "credentials file instead of Docker's config.json")
+    .option(
+      "--cert-dir <dir>",
+      "CA (*.crt) and client certificate (*.cert, *.key) for the registry",
+    )
+    .option(
+      "--tls-verify [bool]",
+      "verify TLS of the registry (false also allows plain HTTP)",
+      parseBool,
+      true,
+    )
+    .option("--debug", "trace HTTP requests on stderr (secrets masked)")
+    .action((registry, flags) =>
+      run(
+        "login",
+        registry,
+        async () => (await import("./lib/cli/login.ts")).runLogin(registry, flags),
+      )
+    );
+
+  root.command("logout")
+    .description("Remove stored credentials for a registry.")
+    .argument("<registry>", "registry host")
+    .option("--authfile <file>", "credentials file instead of Docker's config.json")
+    .action((registry, flags) =>
+      run(
+        "logout",
+        registry,
+        async () => (await import("./lib/cli/login.ts")).runLogout(registry, flags),
       )
     );
   return root;

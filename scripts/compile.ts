@@ -50,6 +50,7 @@ export function explainFailure(target: string, stderr: string): string {
       "this machine cannot reach Deno's release downloads; run on a machine with internet " +
       "access, or point DENORT_BIN at a denort binary for this target";
   }
+  // deno-lint-ignore no-control-regex
   const first = stderr.split("\n").find((l) => /error/i.test(l))?.replace(/\x1b\[[0-9;]*m/g, "");
   return `compile ${target}: deno compile failed: ${first?.trim() ?? "unknown error"}`;
 }

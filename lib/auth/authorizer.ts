@@ -8,7 +8,7 @@
  */
 import { AuthError, DtoolError } from "../errors.ts";
 import type { Challenge } from "./challenge.ts";
-import type { Credentials } from "./credentials.ts";
+import { basicAuthorization, type Credentials } from "./credentials.ts";
 
 /** Sends a request on the registry client's transport (tracing, TLS, retries). */
 export type Send = (url: string, init: RequestInit) => Promise<Response>;
@@ -69,24 +69,33 @@ export class Authorizer {
     const bearer = challenges.find((c) => c.scheme === "bearer");
     if (bearer) {
       const key = `${host} ${scope ?? ""}`;
-      const now = (this.#opts.now ?? Date.now)();
-      let cached = this.#tokens.get(key);
-      if (cached) {
+      for (;;) {
+        const cached = this.#tokens.get(key);
+        if (!cached) {
+          const fresh = this.#fetchToken(host, bearer, scope);
+          this.#tokens.set(key, fresh);
+          fresh.catch(() => {
+            if (this.#tokens.get(key) === fresh) this.#tokens.delete(key);
+          });
+          return `Bearer ${(await fresh).token}`;
+        }
         const t = await cached.catch(() => undefined);
-        if (!t || t.expiresAt <= now) cached = undefined;
+        if (t && t.expiresAt > (this.#opts.now ?? Date.now)()) return `Bearer ${t.token}`;
+        // Expired or failed: the first waiter to notice replaces it, the rest reuse that.
+        if (this.#tokens.get(key) === cached) this.#tokens.delete(key);
       }
-      if (!cached) {
-        cached = this.#fetchToken(host, bearer, scope);
-        this.#tokens.set(key, cached);
-        cached.catch(() => this.#tokens.delete(key));
-      }
-      return `Bearer ${(await cached).token}`;
     }
     if (challenges.some((c) => c.scheme === "basic")) {
       const creds = await this.#opts.credentials(host);
-      if (creds) return `Basic ${btoa(`${creds.username}:${creds.password}`)}`;
+      if (creds && !creds.identityToken && !creds.registryToken) {
+        return basicAuthorization(creds.username, creds.password);
+      }
     }
     return undefined;
+  }
+
+  #send(url: URL, init: RequestInit): Promise<Response> {
+    return this.#opts.send(url.href, init);
   }
 
   async #fetchToken(host: string, c: Challenge, scope: string | undefined): Promise<CachedToken> {
@@ -98,11 +107,35 @@ export class Authorizer {
       url.searchParams.append("scope", s);
     }
     const creds = await this.#opts.credentials(host);
-    const headers: Record<string, string> = {};
-    if (creds) headers.authorization = `Basic ${btoa(`${creds.username}:${creds.password}`)}`;
+    if (creds?.registryToken) {
+      // A registry token is the bearer token itself (docker's `registrytoken`).
+      return { token: creds.registryToken, expiresAt: Number.MAX_SAFE_INTEGER };
+    }
     this.tokenRequests++;
     const started = (this.#opts.now ?? Date.now)();
-    const res = await this.#opts.send(url.href, { headers });
+    let res = creds?.identityToken
+      ? await this.#send(url, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({
+          grant_type: "refresh_token",
+          refresh_token: creds.identityToken,
+          service: c.params.service ?? "",
+          scope: url.searchParams.getAll("scope").join(" "),
+          client_id: "dtool",
+        }).toString(),
+      })
+      : undefined;
+    if (!res || res.status === 404 || res.status === 405) {
+      // No OAuth2 at this realm: the classic GET, with Basic credentials if any.
+      await res?.body?.cancel();
+      const headers: Record<string, string> = {};
+      const secret = creds?.identityToken ?? creds?.password;
+      if (creds && secret !== undefined) {
+        headers.authorization = basicAuthorization(creds.username, secret);
+      }
+      res = await this.#send(url, { headers });
+    }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();
       throw new AuthError(

@@ -11,6 +11,10 @@ export interface Credentials {
   username: string;
   /** Password or token. Never print it. */
   password: string;
+  /** OAuth2 refresh token (`identitytoken`), exchanged at the token realm. Never print it. */
+  identityToken?: string;
+  /** A bearer token to send as is (`registrytoken`). Never print it. */
+  registryToken?: string;
 }
 
 /**
@@ -29,4 +33,34 @@ export function parseCredentials(value: string, flag = "--creds"): Credentials {
   const username = value.slice(0, colon);
   if (username === "") throw new UsageError(`${flag} has an empty user name`);
   return { username, password: value.slice(colon + 1) };
+}
+
+/**
+ * The value of a Basic Authorization header, UTF-8 encoded as Docker does.
+ *
+ * @example
+ * ```ts
+ * import { basicAuthorization } from "./credentials.ts";
+ * console.log(basicAuthorization("u", "pässword")); // "Basic dTpww6Rzc3dvcmQ="
+ * ```
+ */
+export function basicAuthorization(username: string, password: string): string {
+  const bytes = new TextEncoder().encode(`${username}:${password}`);
+  let binary = "";
+  for (const b of bytes) binary += String.fromCharCode(b);
+  return `Basic ${btoa(binary)}`;
+}
+
+/**
+ * Decodes base64 of UTF-8 text (`auth` values of Docker's config).
+ *
+ * @example
+ * ```ts
+ * import { decodeBase64Text } from "./credentials.ts";
+ * console.log(decodeBase64Text("dTpww6Rzc3dvcmQ=")); // "u:pässword"
+ * ```
+ */
+export function decodeBase64Text(value: string): string {
+  const binary = atob(value);
+  return new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0)));
 }

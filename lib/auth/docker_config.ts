@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { UsageError } from "../errors.ts";
-import type { Credentials } from "./credentials.ts";
+import { type Credentials, decodeBase64Text } from "./credentials.ts";
 
 /** The parts of Docker's config file that dtool reads. */
 export interface DockerConfig {
@@ -104,8 +104,9 @@ export function configKeyHost(key: string): string {
 const DOCKER_HUB_KEYS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
 
 /** True when `key` names `registry` (Docker Hub's aliases counted as one). */
-function keyMatches(key: string, registry: string): boolean {
+function keyMatches(key: string, registryName: string): boolean {
   const host = configKeyHost(key);
+  const registry = registryName.toLowerCase();
   if (host === registry) return true;
   return DOCKER_HUB_KEYS.has(registry) && DOCKER_HUB_KEYS.has(host);
 }
@@ -135,19 +136,60 @@ export function credentialsFromConfig(
 
 function decodeEntry(entry: AuthEntry | undefined): Credentials | undefined {
   if (!entry || typeof entry !== "object") return undefined;
-  if (entry.auth) {
-    let decoded: string;
-    try {
-      decoded = atob(entry.auth);
-    } catch {
-      throw new UsageError('docker config: an "auth" value is not valid base64');
-    }
-    const colon = decoded.indexOf(":");
-    if (colon < 0) throw new UsageError('docker config: an "auth" value has no colon');
-    return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+  if (entry.registrytoken) {
+    return { username: "", password: "", registryToken: entry.registrytoken };
   }
+  if (entry.identitytoken) {
+    const user = entry.auth ? decodeBasic(entry.auth).username : entry.username ?? "";
+    return { username: user, password: "", identityToken: entry.identitytoken };
+  }
+  if (entry.auth) return decodeBasic(entry.auth);
   if (entry.username !== undefined && entry.password !== undefined) {
     return { username: entry.username, password: entry.password };
   }
   return undefined;
+}
+
+function decodeBasic(auth: string): Credentials {
+  let decoded: string;
+  try {
+    decoded = decodeBase64Text(auth);
+  } catch {
+    throw new UsageError('docker config: an "auth" value is not valid base64');
+  }
+  const colon = decoded.indexOf(":");
+  if (colon < 0) throw new UsageError('docker config: an "auth" value has no colon');
+  return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+}
+
+/**
+ * The credential helper configured for a registry: its `credHelpers`
+ * entry, else `credsStore`.
+ *
+ * @example
+ * ```ts
+ * import { helperFor } from "./docker_config.ts";
+ * console.log(helperFor({ credsStore: "desktop", credHelpers: { "gcr.io": "gcloud" } }, "gcr.io")); // "gcloud"
+ * ```
+ */
+export function helperFor(cfg: DockerConfig, registry: string): string | undefined {
+  const helpers = cfg.credHelpers ?? {};
+  const key = registry in helpers
+    ? registry
+    : Object.keys(helpers).find((k) => keyMatches(k, registry));
+  return (key !== undefined ? helpers[key] : undefined) || cfg.credsStore || undefined;
+}
+
+/**
+ * The server URL Docker uses for a registry in helpers and `auths` keys:
+ * `https://index.docker.io/v1/` for Docker Hub, the host elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { serverUrlFor } from "./docker_config.ts";
+ * console.log(serverUrlFor("registry-1.docker.io")); // "https://index.docker.io/v1/"
+ * ```
+ */
+export function serverUrlFor(registry: string): string {
+  return DOCKER_HUB_KEYS.has(registry) ? "https://index.docker.io/v1/" : registry;
 }

@@ -6,7 +6,7 @@
  */
 import type { Credentials } from "../auth/credentials.ts";
 import { parseCredentials } from "../auth/credentials.ts";
-import { credentialsFromConfig, readDockerConfig } from "../auth/docker_config.ts";
+import { credentialLookup } from "../auth/credential_store.ts";
 import { UsageError } from "../errors.ts";
 import { DockerResolver } from "../remotes/docker/resolver.ts";
 import { type DockerReference, type ImageReference, parseImageReference } from "../reference.ts";
@@ -45,6 +45,10 @@ export interface EndSettings {
   creds?: string;
   /** Flag name for errors about `creds`. */
   credsFlag: string;
+  /** Config file instead of Docker's (`--authfile`). */
+  authfile?: string;
+  /** Certificate directory (`--cert-dir`). */
+  certDir?: string;
   /** False when TLS verification is off. */
   tlsVerify: boolean;
   /** Trace HTTP on stderr. */
@@ -53,23 +57,20 @@ export interface EndSettings {
   retryTimes?: number;
 }
 
-let warnedHelpers = false;
-
-/** A resolver with credentials from the flag, else Docker's config file. */
+/** A resolver with credentials from the flag, a credential helper or the config file. */
 export async function makeResolver(s: EndSettings): Promise<DockerResolver> {
-  const fromFlag: Credentials | undefined = s.creds !== undefined
+  const flag: Credentials | undefined = s.creds !== undefined
     ? parseCredentials(s.creds, s.credsFlag)
     : undefined;
-  const config = fromFlag ? {} : await readDockerConfig();
-  if (!fromFlag && (config.credsStore || config.credHelpers) && !warnedHelpers) {
-    warnedHelpers = true;
-    console.error(
-      "dtool: note: credential helpers (credsStore/credHelpers) are not supported yet; using auths entries only",
-    );
-  }
+  const credentials = await credentialLookup({
+    flag,
+    authfile: s.authfile,
+    warn: (m) => console.error(`dtool: note: ${m}`),
+  });
   return new DockerResolver({
-    credentials: (host) => Promise.resolve(fromFlag ?? credentialsFromConfig(config, host)),
+    credentials,
     insecure: () => !s.tlsVerify,
+    certDir: () => s.certDir,
     debug: s.debug ? debugLine : undefined,
     retryTimes: s.retryTimes,
   });

@@ -15,6 +15,9 @@ export interface CopyFlags {
   platform?: string[];
   srcCreds?: string;
   destCreds?: string;
+  authfile?: string;
+  srcCertDir?: string;
+  destCertDir?: string;
   srcTlsVerify: boolean;
   destTlsVerify: boolean;
   digestfile?: string;
@@ -43,6 +46,8 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
   const srcResolver = await makeResolver({
     creds: flags.srcCreds,
     credsFlag: "--src-creds",
+    authfile: flags.authfile,
+    certDir: flags.srcCertDir,
     tlsVerify: flags.srcTlsVerify,
     debug,
     retryTimes: flags.retryTimes,
@@ -50,6 +55,8 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
   const destResolver = await makeResolver({
     creds: flags.destCreds,
     credsFlag: "--dest-creds",
+    authfile: flags.authfile,
+    certDir: flags.destCertDir,
     tlsVerify: flags.destTlsVerify,
     debug,
     retryTimes: flags.retryTimes,

@@ -14,6 +14,8 @@ export interface InspectFlags {
   config?: boolean;
   platform?: string;
   creds?: string;
+  authfile?: string;
+  certDir?: string;
   tlsVerify: boolean;
   tags: boolean;
   debug?: boolean;
@@ -26,6 +28,8 @@ export async function runInspect(arg: string, flags: InspectFlags): Promise<void
   const resolver = await makeResolver({
     creds: flags.creds,
     credsFlag: "--creds",
+    authfile: flags.authfile,
+    certDir: flags.certDir,
     tlsVerify: flags.tlsVerify,
     debug: flags.debug ?? false,
   });

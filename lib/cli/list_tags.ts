@@ -9,6 +9,8 @@ import { debugLine, dockerArgument, makeResolver, printJson } from "./common.ts"
 /** Flags of `dtool list-tags`. */
 export interface ListTagsFlags {
   creds?: string;
+  authfile?: string;
+  certDir?: string;
   tlsVerify: boolean;
   debug?: boolean;
 }
@@ -24,6 +26,8 @@ export async function runListTags(arg: string, flags: ListTagsFlags): Promise<vo
   const resolver = await makeResolver({
     creds: flags.creds,
     credsFlag: "--creds",
+    authfile: flags.authfile,
+    certDir: flags.certDir,
     tlsVerify: flags.tlsVerify,
     debug: flags.debug ?? false,
   });

@@ -30,7 +30,7 @@ export function formatBytes(n: number): string {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
   let v = n;
-  while (v >= 1024 && i < units.length - 1) {
+  while (v >= 1023.95 && i < units.length - 1) {
     v /= 1024;
     i++;
   }

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { DockerResolver, inspectImage } from "../../mod.ts";
-import { dtool, dtoolOk } from "../helpers/dtool.ts";
+import { dtoolOk } from "../helpers/dtool.ts";
 import { pushDockerImage, pushOciImage, pushOciIndex, sha256Digest } from "../helpers/images.ts";
 import { startPagingProxy } from "../helpers/paging_proxy.ts";
 import { startRegistry } from "../helpers/registry.ts";
@@ -127,6 +127,7 @@ Deno.test("inspect warns and prints no tags when the registry refuses tag listin
     const host = `127.0.0.1:${server.addr.port}`;
     const r = await dtoolOk(["inspect", `docker://${host}/refuse/app:1`]);
     assert.deepEqual(JSON.parse(r.stdout).RepoTags, []);
+    assert.equal(JSON.parse(r.stdout).Digest, fx.digest);
     assert.match(r.stderr, /warning: cannot list tags/);
   } finally {
     await server.shutdown();

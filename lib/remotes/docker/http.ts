@@ -10,6 +10,7 @@ import { Authorizer } from "../../auth/authorizer.ts";
 import { parseChallenges } from "../../auth/challenge.ts";
 import type { Credentials } from "../../auth/credentials.ts";
 import { AuthError, DtoolError, NotFoundError } from "../../errors.ts";
+import { tlsMaterialFor } from "./tls.ts";
 
 /** How a {@linkcode RegistryClient} behaves. */
 export interface RegistryClientOptions {
@@ -23,6 +24,8 @@ export interface RegistryClientOptions {
   retryTimes?: number;
   /** First retry delay in milliseconds, doubled each time (default 500). */
   retryDelayMs?: number;
+  /** Certificate directory for a host (`--cert-dir`); system dirs are searched otherwise. */
+  certDir?: (host: string) => string | undefined;
 }
 
 /** One request to a registry. */
@@ -73,7 +76,8 @@ export function apiHost(domain: string): string {
  * console.log(isLoopbackHost("127.0.0.1:5000"), isLoopbackHost("[::1]:5000")); // true true
  * ```
  */
-export function isLoopbackHost(host: string): boolean {
+export function isLoopbackHost(hostName: string): boolean {
+  const host = hostName.toLowerCase();
   const name = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.split(":")[0];
   return name === "localhost" || name === "::1" || /^127\.\d+\.\d+\.\d+$/.test(name);
 }
@@ -129,6 +133,7 @@ export class RegistryClient {
   requests = 0;
   #opts: RegistryClientOptions;
   #endpoints = new Map<string, Promise<string>>();
+  #tlsClients = new Map<string, Promise<Deno.HttpClient | undefined>>();
 
   /** Creates a client; nothing is sent until the first request. */
   constructor(opts: RegistryClientOptions) {
@@ -257,12 +262,35 @@ export class RegistryClient {
     }
   }
 
+  /** An HTTP client carrying the host's extra CAs and client certificate, if it has any. */
+  #tlsClient(url: string): Promise<Deno.HttpClient | undefined> {
+    const u = new URL(url);
+    if (u.protocol !== "https:") return Promise.resolve(undefined);
+    let p = this.#tlsClients.get(u.host);
+    if (!p) {
+      p = tlsMaterialFor(u.host, this.#opts.certDir?.(u.host)).then((m) =>
+        m && (m.caCerts.length || m.cert)
+          ? Deno.createHttpClient({ caCerts: m.caCerts, cert: m.cert, key: m.key })
+          : undefined
+      );
+      this.#tlsClients.set(u.host, p);
+    }
+    return p;
+  }
+
+  /** Releases pooled connections and TLS clients. */
+  async close(): Promise<void> {
+    for (const p of this.#tlsClients.values()) (await p.catch(() => undefined))?.close();
+    this.#tlsClients.clear();
+  }
+
   async #send(url: string, init: RequestInit): Promise<Response> {
     this.requests++;
     const started = performance.now();
     const method = init.method ?? "GET";
     try {
-      const res = await fetch(url, init);
+      const client = await this.#tlsClient(url);
+      const res = await fetch(url, client ? { ...init, client } : init);
       this.#opts.debug?.(
         `${method} ${redactUrl(url)} ${res.status} ${Math.round(performance.now() - started)}ms`,
       );

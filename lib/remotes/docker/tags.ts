@@ -23,7 +23,8 @@ export function nextLink(header: string | null): string | undefined {
   if (!header) return undefined;
   for (const part of header.split(",")) {
     const m = part.match(/<([^>]*)>\s*;(.*)$/);
-    if (m && /rel="?next"?/i.test(m[2])) return m[1];
+    const rel = m?.[2].match(/rel\s*=\s*(?:"([^"]*)"|([^;\s]+))/i);
+    if (m && rel && (rel[1] ?? rel[2]).toLowerCase().split(/\s+/).includes("next")) return m[1];
   }
   return undefined;
 }

@@ -1,0 +1,329 @@
+/**
+ * Credentials and TLS the way Docker users have them, against a real
+ * htpasswd registry served over TLS with the suite's own CA.
+ */
+import assert from "node:assert/strict";
+import { dtool, dtoolOk } from "../helpers/dtool.ts";
+import { pushOciImage } from "../helpers/images.ts";
+import { makeTestCA, startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { skopeoInspectRaw } from "../helpers/skopeo.ts";
+
+const USER = "alice";
+const PASSWORD = "tls-Pass-8812";
+
+/** A credential helper script that answers for one server URL and logs its calls. */
+async function writeHelper(dir: string, name: string, serverUrl: string): Promise<string> {
+  const log = `${dir}/${name}.log`;
+  const script = `#!/bin/sh
+input=$(cat)
+echo "$1 $input" >> "${log}"
+case "$1" in
+  get)
+    if [ "$input" = "${serverUrl}" ]; then
+      printf '{"ServerURL":"%s","Username":"${USER}","Secret":"${PASSWORD}"}' "$input"
+    else
+      echo "credentials not found in native keychain"; exit 1
+    fi ;;
+  store) echo "$input" > "${dir}/${name}.stored" ;;
+  erase) rm -f "${dir}/${name}.stored" ;;
+esac
+`;
+  const path = `${dir}/docker-credential-${name}`;
+  await Deno.writeTextFile(path, script, { mode: 0o755 });
+  return log;
+}
+
+Deno.test("credentials and TLS: every source of credentials, verified TLS", async (t) => {
+  const work = await Deno.makeTempDir();
+  const ca = await makeTestCA(`${work}/ca`);
+  const certDir = `${work}/ca`;
+  const reg: TestRegistry = await startRegistry({
+    htpasswd: { username: USER, password: PASSWORD },
+    tls: { certFile: ca.cert, keyFile: ca.key, caCert: ca.caCert },
+  });
+  const open = await startRegistry();
+  const bin = `${work}/bin`;
+  await Deno.mkdir(bin);
+  const env = (extra: Record<string, string> = {}) => ({
+    PATH: `${bin}:${Deno.env.get("PATH")}`,
+    DOCKER_CONFIG: `${work}/empty`,
+    ...extra,
+  });
+  const readBack = (ref: string) =>
+    skopeoInspectRaw(ref, { creds: `${USER}:${PASSWORD}`, certDir });
+  try {
+    const fx = await pushOciImage(open, "src/app:1", { layers: 2 });
+
+    await t.step("flags: copy in with --dest-creds and --dest-cert-dir, out again", async () => {
+      const r = await dtoolOk([
+        "copy",
+        "--debug",
+        "--dest-creds",
+        `${USER}:${PASSWORD}`,
+        "--dest-cert-dir",
+        certDir,
+        `docker://${fx.ref}`,
+        `docker://${reg.host}/flags/app:1`,
+      ], { env: env() });
+      assert.deepEqual(await readBack(`${reg.host}/flags/app:1`), fx.raw);
+      assert.match(r.stderr, new RegExp(`GET https://${reg.host}/v2/ 401`));
+      assert.doesNotMatch(r.stderr, new RegExp(PASSWORD));
+      assert.doesNotMatch(r.stderr, new RegExp(btoa(`${USER}:${PASSWORD}`)));
+      await dtoolOk([
+        "copy",
+        "--src-creds",
+        `${USER}:${PASSWORD}`,
+        "--src-cert-dir",
+        certDir,
+        `docker://${reg.host}/flags/app:1`,
+        `docker://${open.host}/back/app:1`,
+      ], { env: env() });
+      assert.deepEqual(await skopeoInspectRaw(`${open.host}/back/app:1`), fx.raw);
+    });
+
+    await t.step(
+      "a certificate that fails verification is an error, loopback included",
+      async () => {
+        const r = await dtool([
+          "inspect",
+          "--creds",
+          `${USER}:${PASSWORD}`,
+          `docker://${reg.host}/flags/app:1`,
+        ], {
+          env: env(),
+        });
+        assert.equal(r.code, 1);
+        assert.match(
+          r.stderr,
+          new RegExp(`cannot reach registry ${reg.host}: .*(certificate|UnknownIssuer)`, "i"),
+        );
+      },
+    );
+
+    await t.step("--authfile auths entry", async () => {
+      const authfile = `${work}/auth.json`;
+      await Deno.writeTextFile(
+        authfile,
+        JSON.stringify({ auths: { [reg.host]: { auth: btoa(`${USER}:${PASSWORD}`) } } }),
+      );
+      const r = await dtoolOk([
+        "inspect",
+        "--raw",
+        "--authfile",
+        authfile,
+        "--cert-dir",
+        certDir,
+        `docker://${reg.host}/flags/app:1`,
+      ], { env: env() });
+      assert.deepEqual(r.stdoutBytes, fx.raw);
+    });
+
+    await t.step("credHelpers entry runs docker-credential-<name> get", async () => {
+      const log = await writeHelper(bin, "dtooltest", reg.host);
+      const cfg = `${work}/helpers`;
+      await Deno.mkdir(cfg);
+      await Deno.writeTextFile(
+        `${cfg}/config.json`,
+        JSON.stringify({ credHelpers: { [reg.host]: "dtooltest" } }),
+      );
+      await dtoolOk([
+        "copy",
+        "--dest-cert-dir",
+        certDir,
+        `docker://${fx.ref}`,
+        `docker://${reg.host}/helper/app:1`,
+      ], { env: env({ DOCKER_CONFIG: cfg }) });
+      assert.deepEqual(await readBack(`${reg.host}/helper/app:1`), fx.raw);
+      assert.match(await Deno.readTextFile(log), new RegExp(`^get ${reg.host}$`, "m"));
+    });
+
+    await t.step("credsStore serves every registry without a credHelpers entry", async () => {
+      await writeHelper(bin, "dtoolstore", reg.host);
+      const cfg = `${work}/store`;
+      await Deno.mkdir(cfg);
+      await Deno.writeTextFile(`${cfg}/config.json`, JSON.stringify({ credsStore: "dtoolstore" }));
+      const r = await dtoolOk([
+        "inspect",
+        "--raw",
+        "--cert-dir",
+        certDir,
+        `docker://${reg.host}/helper/app:1`,
+      ], { env: env({ DOCKER_CONFIG: cfg }) });
+      assert.deepEqual(r.stdoutBytes, fx.raw);
+    });
+
+    await t.step(
+      "a missing helper is explained in one line and the request goes on anonymously",
+      async () => {
+        const cfg = `${work}/missing`;
+        await Deno.mkdir(cfg);
+        await Deno.writeTextFile(
+          `${cfg}/config.json`,
+          JSON.stringify({ credsStore: "nosuchhelper" }),
+        );
+        const r = await dtool([
+          "inspect",
+          "--cert-dir",
+          certDir,
+          `docker://${reg.host}/helper/app:1`,
+        ], { env: env({ DOCKER_CONFIG: cfg }) });
+        assert.equal(r.code, 3, r.stderr);
+        assert.match(
+          r.stderr,
+          /docker-credential-nosuchhelper is not installed; going on without it/,
+        );
+      },
+    );
+
+    await t.step("wrong password exits 3", async () => {
+      const r = await dtool([
+        "inspect",
+        "--creds",
+        `${USER}:wrong`,
+        "--cert-dir",
+        certDir,
+        `docker://${reg.host}/helper/app:1`,
+      ], { env: env() });
+      assert.equal(r.code, 3, r.stderr);
+    });
+
+    await t.step(
+      "login checks and stores, logout removes, other keys and mode 0600 kept",
+      async () => {
+        const cfg = `${work}/login`;
+        await Deno.mkdir(cfg);
+        const original = {
+          auths: { "other.example": { auth: btoa("bob:x") } },
+          psFormat: "table {{.ID}}",
+          proxies: { default: { httpProxy: "http://proxy.invalid:3128" } },
+        };
+        await Deno.writeTextFile(`${cfg}/config.json`, JSON.stringify(original));
+        const bad = new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "-A",
+            new URL("../../cli.ts", import.meta.url).pathname,
+            "login",
+            "-u",
+            USER,
+            "--password-stdin",
+            "--cert-dir",
+            certDir,
+            reg.host,
+          ],
+          env: env({ DOCKER_CONFIG: cfg }),
+          stdin: "piped",
+          stdout: "piped",
+          stderr: "piped",
+        }).spawn();
+        const w = bad.stdin.getWriter();
+        await w.write(new TextEncoder().encode("wrong-password\n"));
+        await w.close();
+        const badOut = await bad.output();
+        assert.equal(badOut.code, 3);
+        assert.deepEqual(JSON.parse(await Deno.readTextFile(`${cfg}/config.json`)), original);
+
+        const good = await dtoolOk(
+          ["login", "-u", USER, "-p", PASSWORD, "--cert-dir", certDir, reg.host],
+          { env: env({ DOCKER_CONFIG: cfg }) },
+        );
+        assert.match(good.stderr, /--password is visible to other processes/);
+        assert.match(good.stderr, /Login Succeeded/);
+        const stored = JSON.parse(await Deno.readTextFile(`${cfg}/config.json`));
+        assert.deepEqual(stored.auths[reg.host], { auth: btoa(`${USER}:${PASSWORD}`) });
+        assert.deepEqual(stored.auths["other.example"], original.auths["other.example"]);
+        assert.equal(stored.psFormat, original.psFormat);
+        assert.deepEqual(stored.proxies, original.proxies);
+        assert.equal((await Deno.stat(`${cfg}/config.json`)).mode! & 0o777, 0o600);
+        // The stored login now serves a copy with no flags.
+        await dtoolOk([
+          "inspect",
+          "--raw",
+          "--cert-dir",
+          certDir,
+          `docker://${reg.host}/helper/app:1`,
+        ], {
+          env: env({ DOCKER_CONFIG: cfg }),
+        });
+        await dtoolOk(["logout", reg.host], { env: env({ DOCKER_CONFIG: cfg }) });
+        const after = JSON.parse(await Deno.readTextFile(`${cfg}/config.json`));
+        assert.deepEqual(after, original);
+        assert.equal((await Deno.stat(`${cfg}/config.json`)).mode! & 0o777, 0o600);
+      },
+    );
+
+    await t.step("login with a credsStore stores through the helper", async () => {
+      const cfg = `${work}/loginstore`;
+      await Deno.mkdir(cfg);
+      await Deno.writeTextFile(`${cfg}/config.json`, JSON.stringify({ credsStore: "dtoolstore" }));
+      const r = await dtoolOk(
+        ["login", "-u", USER, "-p", PASSWORD, "--cert-dir", certDir, reg.host],
+        { env: env({ DOCKER_CONFIG: cfg }) },
+      );
+      assert.match(r.stderr, /stored with docker-credential-dtoolstore/);
+      const stored = JSON.parse(await Deno.readTextFile(`${bin}/dtoolstore.stored`));
+      assert.deepEqual(stored, { ServerURL: reg.host, Username: USER, Secret: PASSWORD });
+    });
+  } finally {
+    await reg.stop();
+    await open.stop();
+    await Deno.remove(work, { recursive: true });
+  }
+});
+
+Deno.test("a blob redirected to another host is fetched without Authorization", async () => {
+  const reg = await startRegistry({ htpasswd: { username: USER, password: PASSWORD } });
+  const open = await startRegistry();
+  const basic = `Basic ${btoa(`${USER}:${PASSWORD}`)}`;
+  const seenByStorage: (string | null)[] = [];
+  // "Blob storage" on another host name (localhost, not 127.0.0.1).
+  const storage = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    seenByStorage.push(req.headers.get("authorization"));
+    const path = new URL(req.url).pathname;
+    const res = await fetch(reg.url + path, { headers: { authorization: basic } });
+    return new Response(res.body, { status: res.status, headers: res.headers });
+  });
+  // The registry's front door redirects blob GETs to storage, as S3-backed registries do.
+  const front = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    if (req.method === "GET" && /\/blobs\/sha256:/.test(url.pathname)) {
+      return new Response(null, {
+        status: 307,
+        headers: { location: `http://localhost:${storage.addr.port}${url.pathname}` },
+      });
+    }
+    const res = await fetch(reg.url + url.pathname + url.search, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
+    });
+    return new Response(res.body, { status: res.status, headers: res.headers });
+  });
+  try {
+    const fx = await pushOciImage(open, "redir/app:1", { layers: 2 });
+    await dtoolOk([
+      "copy",
+      "--dest-creds",
+      `${USER}:${PASSWORD}`,
+      `docker://${fx.ref}`,
+      `docker://${reg.host}/redir/app:1`,
+    ]);
+    const frontHost = `127.0.0.1:${front.addr.port}`;
+    const r = await dtoolOk([
+      "copy",
+      "--src-creds",
+      `${USER}:${PASSWORD}`,
+      `docker://${frontHost}/redir/app:1`,
+      `docker://${open.host}/redir/copy:1`,
+    ]);
+    assert.equal(r.code, 0);
+    assert.deepEqual(await skopeoInspectRaw(`${open.host}/redir/copy:1`), fx.raw);
+    assert.equal(seenByStorage.length, 3, "config and two layers came from storage");
+    assert.deepEqual(seenByStorage, [null, null, null], "no Authorization crossed hosts");
+  } finally {
+    await front.shutdown();
+    await storage.shutdown();
+    await reg.stop();
+    await open.stop();
+  }
+});

@@ -6,7 +6,7 @@
  * @module
  */
 import { Command, CommanderError, Option } from "./lib/cli/deps.ts";
-import { collect, parseBool, parsePositiveInt } from "./lib/cli/common.ts";
+import { collect, parseBool, parseDuration, parsePositiveInt } from "./lib/cli/common.ts";
 import { ExitCode } from "./lib/errors.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -61,6 +61,11 @@ function program(run: (operation: string, reference: string, action: () => Promi
       "--retry-times <n>",
       "times a failed request or blob is tried again (default 3)",
       parsePositiveInt,
+    )
+    .option(
+      "--retry-delay <duration>",
+      "first delay between retries, doubled each time (e.g. 500ms, 2s)",
+      parseDuration,
     )
     .addOption(
       new Option("--progress <mode>", "progress output").choices(["auto", "tty", "plain", "json"])

@@ -45,6 +45,8 @@ export interface CopyOptions {
   jobs?: number;
   /** Times one blob transfer is tried again after a failure (default 3). */
   retryTimes?: number;
+  /** First delay before a blob is tried again, doubled each time (default 250 ms). */
+  retryDelayMs?: number;
   /** Receives progress events. */
   onProgress?: ProgressListener;
   /** Aborts the copy. */
@@ -321,7 +323,8 @@ async function copyBlob(
       }
       result.retries++;
       emit({ type: "retry", digest: blob.digest, attempt, reason: (e as Error).message });
-      await new Promise((r) => setTimeout(r, Math.min(4000, 250 * 2 ** (attempt - 1))));
+      const delay = (opts.retryDelayMs ?? 250) * 2 ** (attempt - 1);
+      await new Promise((r) => setTimeout(r, Math.min(30_000, delay)));
     }
   }
 }

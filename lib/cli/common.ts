@@ -29,6 +29,18 @@ export function parsePositiveInt(value: string): number {
   return n;
 }
 
+/** Parses a duration such as `500ms`, `2s` or `1m` (a bare number is seconds) into milliseconds. */
+export function parseDuration(value: string): number {
+  const m = value.trim().match(/^(\d+(?:\.\d+)?)(ms|s|m)?$/);
+  if (!m) {
+    throw new InvalidArgumentError(
+      `expected a duration like 500ms or 2s, got ${JSON.stringify(value)}`,
+    );
+  }
+  const n = Number(m[1]);
+  return Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000);
+}
+
 /** Accumulates a repeatable flag. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -55,6 +67,8 @@ export interface EndSettings {
   debug: boolean;
   /** Retries of failed requests. */
   retryTimes?: number;
+  /** First retry delay in milliseconds. */
+  retryDelayMs?: number;
 }
 
 /** A resolver with credentials from the flag, a credential helper or the config file. */
@@ -73,6 +87,7 @@ export async function makeResolver(s: EndSettings): Promise<DockerResolver> {
     certDir: () => s.certDir,
     debug: s.debug ? debugLine : undefined,
     retryTimes: s.retryTimes,
+    retryDelayMs: s.retryDelayMs,
   });
 }
 

@@ -25,6 +25,7 @@ export interface CopyFlags {
   jobs?: number;
   progress: string;
   retryTimes?: number;
+  retryDelay?: number;
   debug?: boolean;
 }
 
@@ -51,6 +52,7 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
     tlsVerify: flags.srcTlsVerify,
     debug,
     retryTimes: flags.retryTimes,
+    retryDelayMs: flags.retryDelay,
   });
   const destResolver = await makeResolver({
     creds: flags.destCreds,
@@ -60,6 +62,7 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
     tlsVerify: flags.destTlsVerify,
     debug,
     retryTimes: flags.retryTimes,
+    retryDelayMs: flags.retryDelay,
   });
   const d = dest.docker;
   const tag = d.tag ?? (d.digest ? undefined : "latest");
@@ -73,6 +76,7 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
         platforms,
         jobs: flags.jobs,
         retryTimes: flags.retryTimes,
+        retryDelayMs: flags.retryDelay,
         onProgress: renderer.listener,
       },
     );

@@ -100,6 +100,28 @@ Deno.test("credentials and TLS: every source of credentials, verified TLS", asyn
       },
     );
 
+    await t.step("--tls-verify=false reads and writes over unverified TLS", async () => {
+      const r = await dtoolOk([
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        `${USER}:${PASSWORD}`,
+        `docker://${fx.ref}`,
+        `docker://${reg.host}/insecure/app:1`,
+      ], { env: env() });
+      assert.equal(r.code, 0);
+      assert.deepEqual(await readBack(`${reg.host}/insecure/app:1`), fx.raw);
+      const i = await dtoolOk([
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        "--creds",
+        `${USER}:${PASSWORD}`,
+        `docker://${reg.host}/insecure/app:1`,
+      ], { env: env() });
+      assert.deepEqual(i.stdoutBytes, fx.raw);
+    });
+
     await t.step("--authfile auths entry", async () => {
       const authfile = `${work}/auth.json`;
       await Deno.writeTextFile(

@@ -10,6 +10,7 @@ import { Authorizer } from "../../auth/authorizer.ts";
 import { parseChallenges } from "../../auth/challenge.ts";
 import type { Credentials } from "../../auth/credentials.ts";
 import { AuthError, DtoolError, NotFoundError } from "../../errors.ts";
+import { insecureFetch } from "./insecure_fetch.ts";
 import { tlsMaterialFor } from "./tls.ts";
 
 /** How a {@linkcode RegistryClient} behaves. */
@@ -289,8 +290,14 @@ export class RegistryClient {
     const started = performance.now();
     const method = init.method ?? "GET";
     try {
-      const client = await this.#tlsClient(url);
-      const res = await fetch(url, client ? { ...init, client } : init);
+      const u = new URL(url);
+      let res: Response;
+      if (u.protocol === "https:" && this.#opts.insecure?.(u.host)) {
+        res = await insecureFetch(url, init);
+      } else {
+        const client = await this.#tlsClient(url);
+        res = await fetch(url, client ? { ...init, client } : init);
+      }
       this.#opts.debug?.(
         `${method} ${redactUrl(url)} ${res.status} ${Math.round(performance.now() - started)}ms`,
       );

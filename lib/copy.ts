@@ -13,10 +13,14 @@ import { computeDigest } from "./digest.ts";
 import { DigestMismatchError, DtoolError, NotFoundError, UsageError } from "./errors.ts";
 import type { Descriptor, Index, ParsedManifest } from "./manifest.ts";
 import { parseManifest } from "./manifest.ts";
-import { isNonDistributableMediaType } from "./media_types.ts";
+import {
+  isIndexMediaType,
+  isManifestMediaType,
+  isNonDistributableMediaType,
+} from "./media_types.ts";
 import { formatPlatform, hostPlatform, type Platform, platformMatcher } from "./platform.ts";
 import type { ProgressEvent, ProgressListener } from "./progress.ts";
-import { fetchManifest } from "./remotes/manifest_source.ts";
+import { fetchManifest, readAll } from "./remotes/manifest_source.ts";
 import type { Fetcher, Pusher, Resolver } from "./remotes/remotes.ts";
 
 /** One end of a copy. */
@@ -116,7 +120,8 @@ export async function copyImage(
     digest: resolved.descriptor.digest,
     mediaType: resolved.descriptor.mediaType,
   });
-  const fetcher = await src.resolver.fetcher(src.ref);
+  const plainFetcher = await src.resolver.fetcher(src.ref);
+  const fetcher = manifestRetrying(plainFetcher, opts, emit);
   const source = await fetchManifest(fetcher, resolved.descriptor);
   const plan = await planCopy(source, fetcher, opts, emit);
   const root = plan.root;
@@ -151,12 +156,13 @@ export async function copyImage(
     bytes: blobs.reduce((n, b) => n + b.size, 0),
     manifests: plan.children.length + 1,
   });
-  const mountFrom = mountSource(fetcher, pusher);
+  const mountFrom = mountSource(plainFetcher, pusher);
   await runPool(
     blobs,
     opts.jobs ?? DEFAULT_JOBS,
     opts.signal,
-    (blob, signal) => copyBlob(blob, fetcher, pusher, mountFrom, { ...opts, signal }, result, emit),
+    (blob, signal) =>
+      copyBlob(blob, plainFetcher, pusher, mountFrom, { ...opts, signal }, result, emit),
   );
   for (const child of plan.children) await pushManifest(pusher, child, undefined, emit);
   await pushManifest(pusher, root, dst.tag, emit);
@@ -185,6 +191,41 @@ async function destinationNames(dst: CopyDestination, digest: string): Promise<b
     if (e instanceof NotFoundError) return false;
     throw e;
   }
+}
+
+/**
+ * A fetcher whose manifest reads are read whole and retried like blobs: a
+ * manifest with wrong bytes is fetched again, and a final failure names it.
+ * Manifests are small, so reading them whole here costs nothing.
+ */
+function manifestRetrying(fetcher: Fetcher, opts: CopyOptions, emit: ProgressListener): Fetcher {
+  return {
+    host: fetcher.host,
+    repository: fetcher.repository,
+    async fetch(desc, options) {
+      if (!isManifestMediaType(desc.mediaType) && !isIndexMediaType(desc.mediaType)) {
+        return await fetcher.fetch(desc, options); // blobs stream; copyBlob retries them
+      }
+      const tries = (opts.retryTimes ?? 3) + 1;
+      for (let attempt = 1;; attempt++) {
+        try {
+          const bytes = await readAll(await fetcher.fetch(desc, options));
+          return new Blob([bytes as BufferSource]).stream();
+        } catch (e) {
+          if (opts.signal?.aborted || attempt >= tries || !isRetryable(e)) {
+            throw new DtoolError(
+              `manifest ${desc.digest}: ${(e as Error).message}`,
+              (e as DtoolError).exitCode,
+              { cause: e },
+            );
+          }
+          emit({ type: "retry", digest: desc.digest, attempt, reason: (e as Error).message });
+          const delay = (opts.retryDelayMs ?? 250) * 2 ** (attempt - 1);
+          await new Promise((r) => setTimeout(r, Math.min(30_000, delay)));
+        }
+      }
+    },
+  };
 }
 
 /** Decides which manifests to copy from the source root. */
@@ -344,28 +385,45 @@ async function transfer(
   emit: ProgressListener,
 ): Promise<void> {
   const body = await fetcher.fetch(blob, { signal });
-  const writer = await pusher.push(blob, { signal });
+  let writer;
+  try {
+    writer = await pusher.push(blob, { signal });
+  } catch (e) {
+    await body.cancel().catch(() => {});
+    throw e;
+  }
   let bytes = 0;
   let last = 0;
-  const counter = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
-      bytes += chunk.byteLength;
+  let sourceError: unknown;
+  const reader = body.getReader();
+  // Re-expose the source so a failure of the download is told apart from one of the upload.
+  const source = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let r: ReadableStreamReadResult<Uint8Array>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        sourceError = e;
+        throw e;
+      }
+      if (r.done) return controller.close();
+      bytes += r.value.byteLength;
       const now = performance.now();
       if (now - last > 200) {
         last = now;
         emit({ type: "blob-progress", digest: blob.digest, bytes, size: blob.size });
       }
-      controller.enqueue(chunk);
+      controller.enqueue(r.value);
     },
-  });
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
   try {
-    await body.pipeThrough(counter).pipeTo(writer.writable, { signal });
+    await source.pipeTo(writer.writable, { signal });
   } catch (e) {
-    // The upload's own failure, when there is one, says more than the pipe's,
-    // except when the source bytes were wrong.
     const upload = await writer.commit().then(() => undefined, (c: unknown) => c);
-    if (upload !== undefined && !(e instanceof DigestMismatchError)) throw upload;
-    throw e;
+    // The download's own failure says what went wrong; else the upload's, when it has one.
+    if (sourceError !== undefined) throw sourceError;
+    throw upload ?? e;
   }
   await writer.commit();
 }

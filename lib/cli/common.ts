@@ -69,6 +69,8 @@ export interface EndSettings {
   retryTimes?: number;
   /** First retry delay in milliseconds. */
   retryDelayMs?: number;
+  /** The end is a copy destination (ask for push access from the start). */
+  forPush?: boolean;
 }
 
 /** A resolver with credentials from the flag, a credential helper or the config file. */
@@ -88,6 +90,7 @@ export async function makeResolver(s: EndSettings): Promise<DockerResolver> {
     debug: s.debug ? debugLine : undefined,
     retryTimes: s.retryTimes,
     retryDelayMs: s.retryDelayMs,
+    forPush: s.forPush,
   });
 }
 

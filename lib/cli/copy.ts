@@ -59,6 +59,7 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
     credsFlag: "--dest-creds",
     authfile: flags.authfile,
     certDir: flags.destCertDir,
+    forPush: true,
     tlsVerify: flags.destTlsVerify,
     debug,
     retryTimes: flags.retryTimes,

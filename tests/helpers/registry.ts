@@ -26,7 +26,7 @@ export interface TestRegistry {
   /** Basic-auth credentials when started with `htpasswd`. */
   auth?: { username: string; password: string };
   /** TLS material when started with `tls` (`caCert` only if the caller passed one). */
-  tls?: { certFile: string; keyFile: string; caCert?: string };
+  tls?: { certFile: string; keyFile: string; caCert?: string; clientCAs?: string[] };
   /** Kills the process, awaits its exit and removes the temp dir. Idempotent. */
   stop(): Promise<void>;
   /** Last lines of the registry log (for assertion messages). */
@@ -41,8 +41,10 @@ export interface RegistryOptions {
    * Serve https with this certificate/key (see {@linkcode makeTestCA}). `caCert` is optional and
    * only recorded on the returned registry (used by {@linkcode registryFetch} / readiness check;
    * without it readiness is checked with certificate verification disabled via a plain TCP probe).
+   * `clientCAs` makes the registry require client certificates signed by them (mTLS); leave
+   * `caCert` out then, so readiness is a TCP probe.
    */
-  tls?: { certFile: string; keyFile: string; caCert?: string };
+  tls?: { certFile: string; keyFile: string; caCert?: string; clientCAs?: string[] };
   /**
    * Raw YAML appended verbatim at the top level of the config, e.g. a whole `auth:` section
    * (`"auth:\n  token:\n    realm: ...\n"`). Must not repeat a section the helper writes itself
@@ -172,6 +174,10 @@ http:
     certificate: ${yq(opts.tls.certFile)}
     key: ${yq(opts.tls.keyFile)}
 `;
+    // Client certificates signed by these CAs are required (mTLS).
+    if (opts.tls.clientCAs?.length) {
+      yaml += `    clientcas:\n${opts.tls.clientCAs.map((c) => `      - ${yq(c)}\n`).join("")}`;
+    }
   }
   if (opts.htpasswd) {
     const line = await run("htpasswd", [

@@ -25,6 +25,12 @@ export interface RegistryClientOptions {
   retryTimes?: number;
   /** First retry delay in milliseconds, doubled each time (default 500). */
   retryDelayMs?: number;
+  /**
+   * How long to wait for response headers before treating the request as
+   * failed (and retrying it when it can be). Default 60 s; not applied to
+   * streamed uploads, whose bodies take as long as they take.
+   */
+  readTimeoutMs?: number;
   /** Certificate directory for a host (`--cert-dir`); system dirs are searched otherwise. */
   certDir?: (host: string) => string | undefined;
 }
@@ -291,12 +297,25 @@ export class RegistryClient {
     const method = init.method ?? "GET";
     try {
       const u = new URL(url);
+      const timeoutMs = this.#opts.readTimeoutMs ?? 60_000;
+      const deadline = new AbortController();
+      const timer = init.body instanceof ReadableStream ? undefined : setTimeout(
+        () => deadline.abort(new DtoolError(`no response within ${timeoutMs}ms`)),
+        timeoutMs,
+      );
+      const signal = init.signal
+        ? AbortSignal.any([init.signal, deadline.signal])
+        : deadline.signal;
       let res: Response;
-      if (u.protocol === "https:" && this.#opts.insecure?.(u.host)) {
-        res = await insecureFetch(url, init);
-      } else {
-        const client = await this.#tlsClient(url);
-        res = await fetch(url, client ? { ...init, client } : init);
+      try {
+        if (u.protocol === "https:" && this.#opts.insecure?.(u.host)) {
+          res = await insecureFetch(url, { ...init, signal });
+        } else {
+          const client = await this.#tlsClient(url);
+          res = await fetch(url, client ? { ...init, signal, client } : { ...init, signal });
+        }
+      } finally {
+        clearTimeout(timer);
       }
       this.#opts.debug?.(
         `${method} ${redactUrl(url)} ${res.status} ${Math.round(performance.now() - started)}ms`,
@@ -321,12 +340,19 @@ function backoff(base: number, attempt: number): number {
   return Math.round(exp / 2 + Math.random() * exp / 2);
 }
 
+/** Longest Retry-After honoured; a registry asking for more gets this and a retry. */
+const MAX_RETRY_AFTER_MS = 60_000;
+
 function retryAfterMs(value: string | null): number | undefined {
   if (!value) return undefined;
   const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
   const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+  const ms = Number.isFinite(seconds)
+    ? seconds * 1000
+    : Number.isNaN(date)
+    ? undefined
+    : date - Date.now();
+  return ms === undefined ? undefined : Math.min(MAX_RETRY_AFTER_MS, Math.max(0, ms));
 }
 
 /**

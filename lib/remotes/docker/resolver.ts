@@ -20,6 +20,11 @@ import { listTags } from "./tags.ts";
 export interface DockerResolverOptions extends RegistryClientOptions, DockerFetcherOptions {
   /** Share one client (and so its tokens and connections) between resolvers. */
   client?: RegistryClient;
+  /**
+   * The resolver serves a copy's destination: ask for pull and push access
+   * from the start, so one token serves the whole copy.
+   */
+  forPush?: boolean;
 }
 
 /** The tag or digest a reference points at; `latest` when it names neither. */
@@ -49,6 +54,10 @@ export class DockerResolver implements Resolver, TagLister {
     this.#opts = opts;
   }
 
+  #scope(path: string): string {
+    return `repository:${path}:${this.#opts.forPush ? "pull,push" : "pull"}`;
+  }
+
   /** HEADs the manifest a reference names and returns its descriptor. */
   async resolve(ref: string): Promise<Resolved> {
     const r = parseDockerReference(ref);
@@ -58,7 +67,7 @@ export class DockerResolver implements Resolver, TagLister {
       method: "HEAD",
       path: `/v2/${r.path}/manifests/${target}`,
       headers: { accept: MANIFEST_ACCEPT.join(", ") },
-      scope: `repository:${r.path}:pull`,
+      scope: this.#scope(r.path),
     });
     await res.body?.cancel();
     if (res.status === 404) throw new NotFoundError(`manifest unknown: ${r.toString()}`);
@@ -90,7 +99,7 @@ export class DockerResolver implements Resolver, TagLister {
       host: r.domain,
       path: `/v2/${r.path}/manifests/${target}`,
       headers: { accept: MANIFEST_ACCEPT.join(", ") },
-      scope: `repository:${r.path}:pull`,
+      scope: this.#scope(r.path),
     });
     if (res.status === 404) {
       await res.body?.cancel();

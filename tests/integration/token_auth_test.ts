@@ -1,0 +1,163 @@
+/**
+ * Token authentication as Docker Hub does it: a real registry configured
+ * with `auth: token`, in front of a token server written for the tests that
+ * signs JWTs with a key the registry trusts.
+ */
+import assert from "node:assert/strict";
+import { DockerResolver } from "../../mod.ts";
+import { dtool, dtoolOk } from "../helpers/dtool.ts";
+import { pushOciImage } from "../helpers/images.ts";
+import { startRegistry } from "../helpers/registry.ts";
+import { startTokenServer } from "../helpers/token_server.ts";
+
+const USER = "carol";
+const PASSWORD = "token-Pw-4471";
+const REFRESH = "refresh-token-0f9e8d7c";
+
+Deno.test("token auth: anonymous pull, authenticated push, one token per scope, refresh grant, expiry", async (t) => {
+  const dir = await Deno.makeTempDir();
+  const tokens = await startTokenServer(dir, {
+    users: { [USER]: PASSWORD },
+    refreshTokens: { [REFRESH]: USER },
+    publicPrefix: "public/",
+  });
+  const reg = await startRegistry({ extraConfig: tokens.registryConfig() });
+  const open = await startRegistry();
+  const noConfig = { DOCKER_CONFIG: `${dir}/none` };
+  const secrets = () => [PASSWORD, REFRESH, btoa(`${USER}:${PASSWORD}`), ...tokens.issued];
+  const assertNoSecrets = (text: string) => {
+    for (const s of secrets()) assert.ok(!text.includes(s), "a secret leaked into the output");
+  };
+  try {
+    const fx = await pushOciImage(open, "src/app:1", { layers: 3 });
+
+    await t.step("authenticated push takes one token for the whole copy", async () => {
+      const before = tokens.requests.length;
+      const r = await dtoolOk([
+        "copy",
+        "--debug",
+        "--dest-creds",
+        `${USER}:${PASSWORD}`,
+        `docker://${fx.ref}`,
+        `docker://${reg.host}/public/app:1`,
+      ], { env: noConfig });
+      const made = tokens.requests.slice(before);
+      assert.equal(made.length, 1, JSON.stringify(made));
+      assert.deepEqual(made[0].scopes, ["repository:public/app:pull,push"]);
+      assert.equal(made[0].user, USER);
+      assertNoSecrets(r.stderr);
+    });
+
+    await t.step("anonymous pull of a public repository", async () => {
+      const before = tokens.requests.length;
+      const r = await dtoolOk(
+        ["inspect", "--raw", "--debug", `docker://${reg.host}/public/app:1`],
+        {
+          env: noConfig,
+        },
+      );
+      assert.deepEqual(r.stdoutBytes, fx.raw);
+      const made = tokens.requests.slice(before);
+      assert.equal(made.length, 1);
+      assert.equal(made[0].user, undefined);
+      assert.deepEqual(made[0].scopes, ["repository:public/app:pull"]);
+      assertNoSecrets(r.stderr);
+    });
+
+    await t.step("anonymous access to a private repository is refused with exit 3", async () => {
+      await dtoolOk([
+        "copy",
+        "--dest-creds",
+        `${USER}:${PASSWORD}`,
+        `docker://${fx.ref}`,
+        `docker://${reg.host}/private/app:1`,
+      ], { env: noConfig });
+      const r = await dtool(["inspect", `docker://${reg.host}/private/app:1`], { env: noConfig });
+      assert.equal(r.code, 3, r.stderr);
+    });
+
+    await t.step("wrong password: the token server refuses, exit 3", async () => {
+      const r = await dtool([
+        "inspect",
+        "--creds",
+        `${USER}:nope`,
+        `docker://${reg.host}/private/app:1`,
+      ], {
+        env: noConfig,
+      });
+      assert.equal(r.code, 3, r.stderr);
+      assert.doesNotMatch(r.stderr, /nope/);
+    });
+
+    await t.step(
+      "an identitytoken in the config is exchanged with the refresh_token grant",
+      async () => {
+        const cfg = `${dir}/identity`;
+        await Deno.mkdir(cfg);
+        await Deno.writeTextFile(
+          `${cfg}/config.json`,
+          JSON.stringify({
+            auths: { [reg.host]: { auth: btoa(`${USER}:`), identitytoken: REFRESH } },
+          }),
+        );
+        const before = tokens.requests.length;
+        const r = await dtoolOk([
+          "inspect",
+          "--raw",
+          "--debug",
+          `docker://${reg.host}/private/app:1`,
+        ], {
+          env: { DOCKER_CONFIG: cfg },
+        });
+        assert.deepEqual(r.stdoutBytes, fx.raw);
+        const made = tokens.requests.slice(before);
+        assert.equal(made.length, 1);
+        assert.equal(made[0].method, "POST");
+        assert.equal(made[0].grant, "refresh_token");
+        assert.equal(made[0].user, USER);
+        assertNoSecrets(r.stderr);
+      },
+    );
+
+    await t.step("a registrytoken in the config is sent as the bearer token", async () => {
+      tokens.expiresIn = 300;
+      const resolver = new DockerResolver({
+        credentials: () => Promise.resolve({ username: USER, password: PASSWORD }),
+      });
+      await resolver.resolve(`${reg.host}/private/app:1`);
+      const token = tokens.issued.at(-1)!;
+      const cfg = `${dir}/registrytoken`;
+      await Deno.mkdir(cfg);
+      await Deno.writeTextFile(
+        `${cfg}/config.json`,
+        JSON.stringify({ auths: { [reg.host]: { registrytoken: token } } }),
+      );
+      const before = tokens.requests.length;
+      const r = await dtoolOk(["inspect", "--raw", `docker://${reg.host}/private/app:1`], {
+        env: { DOCKER_CONFIG: cfg },
+      });
+      assert.deepEqual(r.stdoutBytes, fx.raw);
+      assert.equal(tokens.requests.length, before, "no token request was needed");
+    });
+
+    await t.step("an expired token is fetched again; a live one is reused", async () => {
+      tokens.expiresIn = 1;
+      const resolver = new DockerResolver({
+        credentials: () => Promise.resolve({ username: USER, password: PASSWORD }),
+      });
+      const before = tokens.requests.length;
+      await resolver.resolve(`${reg.host}/private/app:1`);
+      await resolver.resolve(`${reg.host}/private/app:1`);
+      assert.equal(tokens.requests.length - before, 1, "reused while live");
+      await new Promise((r) => setTimeout(r, 1100));
+      await resolver.resolve(`${reg.host}/private/app:1`);
+      assert.equal(tokens.requests.length - before, 2, "fetched again once expired");
+      tokens.expiresIn = 300;
+    });
+  } finally {
+    await reg.stop();
+    await open.stop();
+    await tokens.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

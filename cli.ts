@@ -1,4 +1,4 @@
-#!/usr/bin/env -S deno run --allow-net --allow-read --allow-write --allow-env --allow-run --allow-sys
+#!/usr/bin/env -S deno run --v8-flags=--max-semi-space-size=1 --allow-net --allow-read --allow-write --allow-env --allow-run --allow-sys
 /**
  * The `dtool` command: copy, inspect and list-tags for container images.
  * Command modules load lazily so `--help` and `--version` start fast.

@@ -68,7 +68,7 @@ export type ProgressEvent =
   | {
     /** A transfer failed and will be tried again. */
     type: "retry";
-    /** Blob digest. */
+    /** Digest of the blob or manifest, or the source reference for the root. */
     digest: string;
     /** The attempt that failed. */
     attempt: number;

@@ -32,7 +32,7 @@ import { startRegistry, type TestRegistry } from "../tests/helpers/registry.ts";
 import { skopeoInspectRaw } from "../tests/helpers/skopeo.ts";
 import { addTags } from "../tests/helpers/tags.ts";
 import { type BenchImage, type BenchImageSpec, pushBenchImage } from "./bench_images.ts";
-import { PERMISSIONS } from "./compile.ts";
+import { PERMISSIONS, V8_FLAGS } from "./compile.ts";
 
 type Tool = "dtool" | "skopeo";
 type ScenarioId = "A" | "B" | "C" | "D" | "E" | "F";
@@ -288,7 +288,7 @@ async function skopeoEnv(env: Env, name: string): Promise<Record<string, string>
 
 function dtoolArgs(sub: string[], debug: boolean): string[] {
   const [cmd, ...rest] = sub;
-  return ["run", ...PERMISSIONS, CLI, cmd, ...(debug ? ["--debug"] : []), ...rest];
+  return ["run", ...V8_FLAGS, ...PERMISSIONS, CLI, cmd, ...(debug ? ["--debug"] : []), ...rest];
 }
 
 async function runCopy(
@@ -729,7 +729,13 @@ async function bench(opts: Options): Promise<{ results: ScenarioResult[]; startu
     for (let i = 0; i < 5; i++) {
       ms.push(
         tool === "dtool"
-          ? await measure(env, Deno.execPath(), ["run", ...PERMISSIONS, CLI, "--version"])
+          ? await measure(env, Deno.execPath(), [
+            "run",
+            ...V8_FLAGS,
+            ...PERMISSIONS,
+            CLI,
+            "--version",
+          ])
           : await measure(env, "skopeo", ["--version"]),
       );
     }

@@ -4,6 +4,7 @@
  */
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
 const PERMS = [
+  "--v8-flags=--max-semi-space-size=1",
   "--allow-net",
   "--allow-read",
   "--allow-write",

@@ -6,7 +6,13 @@
  * @module
  */
 import { Command, CommanderError, Option } from "./lib/cli/deps.ts";
-import { collect, parseBool, parseDuration, parsePositiveInt } from "./lib/cli/common.ts";
+import {
+  collect,
+  parseBool,
+  parseDuration,
+  parsePositiveInt,
+  parseSize,
+} from "./lib/cli/common.ts";
 import { ExitCode } from "./lib/errors.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -66,6 +72,11 @@ function program(run: (operation: string, reference: string, action: () => Promi
       "--retry-delay <duration>",
       "first delay between retries, doubled each time (e.g. 500ms, 2s)",
       parseDuration,
+    )
+    .option(
+      "--upload-chunk-size <size>",
+      "upload blobs in chunks of this size (e.g. 5MiB) for registries or proxies that limit bodies",
+      parseSize,
     )
     .addOption(
       new Option("--progress <mode>", "progress output").choices(["auto", "tty", "plain", "json"])

@@ -41,6 +41,17 @@ export function parseDuration(value: string): number {
   return Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000);
 }
 
+/** Parses a size such as `512KiB`, `5MiB`, `5M` or `1048576` into bytes. */
+export function parseSize(value: string): number {
+  const m = value.trim().match(/^(\d+)\s*([KMG]i?B?|B)?$/i);
+  if (!m) throw new InvalidArgumentError(`expected a size like 5MiB, got ${JSON.stringify(value)}`);
+  const unit = (m[2] ?? "").toUpperCase()[0];
+  const factor = unit === "K" ? 1024 : unit === "M" ? 1024 ** 2 : unit === "G" ? 1024 ** 3 : 1;
+  const n = Number(m[1]) * factor;
+  if (n <= 0) throw new InvalidArgumentError("size must be more than 0");
+  return n;
+}
+
 /** Accumulates a repeatable flag. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -71,6 +82,8 @@ export interface EndSettings {
   retryDelayMs?: number;
   /** The end is a copy destination (ask for push access from the start). */
   forPush?: boolean;
+  /** Upload blobs in chunks of this many bytes. */
+  uploadChunkSize?: number;
 }
 
 /** A resolver with credentials from the flag, a credential helper or the config file. */
@@ -91,6 +104,7 @@ export async function makeResolver(s: EndSettings): Promise<DockerResolver> {
     retryTimes: s.retryTimes,
     retryDelayMs: s.retryDelayMs,
     forPush: s.forPush,
+    uploadChunkSize: s.uploadChunkSize,
   });
 }
 

@@ -26,6 +26,7 @@ export interface CopyFlags {
   progress: string;
   retryTimes?: number;
   retryDelay?: number;
+  uploadChunkSize?: number;
   debug?: boolean;
 }
 
@@ -60,6 +61,7 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
     authfile: flags.authfile,
     certDir: flags.destCertDir,
     forPush: true,
+    uploadChunkSize: flags.uploadChunkSize,
     tlsVerify: flags.destTlsVerify,
     debug,
     retryTimes: flags.retryTimes,

@@ -53,6 +53,12 @@ export interface RegistryRequest {
   scope?: string;
   /** Aborts the request. */
   signal?: AbortSignal;
+  /**
+   * False for a request that must not be sent twice blindly (a PATCH that
+   * may have appended part of its body): transient failures come back to
+   * the caller instead of being retried.
+   */
+  idempotent?: boolean;
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
@@ -215,7 +221,7 @@ export class RegistryClient {
         signal: req.signal,
       };
       if (req.body instanceof ReadableStream) init.duplex = "half";
-      const res = replayable
+      const res = replayable && req.idempotent !== false
         ? await this.#sendWithRetry(url, init)
         : await this.#sendFollowing(url, init);
       if (res.status === 401 && !renewed && replayable) {

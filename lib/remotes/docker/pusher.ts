@@ -12,6 +12,14 @@ import { isIndexMediaType, isManifestMediaType } from "../../media_types.ts";
 import type { ContentWriter, Pusher, PushOptions } from "../remotes.ts";
 import { type RegistryClient, responseError } from "./http.ts";
 
+/** Tuning of a {@linkcode DockerPusher}. */
+export interface DockerPusherOptions {
+  /** Upload blobs in chunks of this many bytes (PATCH) instead of one streamed PUT. */
+  chunkSize?: number;
+  /** Times a failed chunk is resumed from what the registry reports it has (default 3). */
+  chunkRetries?: number;
+}
+
 /**
  * Pushes content to one repository of a registry.
  *
@@ -30,13 +38,20 @@ export class DockerPusher implements Pusher {
   readonly repository: string;
   #client: RegistryClient;
   /** Upload sessions a refused mount opened, reused by the next push of that blob. */
-  #sessions = new Map<string, string>();
+  #sessions = new Map<string, { location: string; minChunk: number }>();
+  #opts: DockerPusherOptions;
 
   /** A pusher for `host/repository`. */
-  constructor(client: RegistryClient, host: string, repository: string) {
+  constructor(
+    client: RegistryClient,
+    host: string,
+    repository: string,
+    opts: DockerPusherOptions = {},
+  ) {
     this.#client = client;
     this.host = host;
     this.repository = repository;
+    this.#opts = opts;
   }
 
   #scope(extra?: string): string {
@@ -74,7 +89,7 @@ export class DockerPusher implements Pusher {
     if (res.status === 201) return true;
     if (res.status === 202) {
       const location = res.headers.get("location");
-      if (location) this.#sessions.set(desc.digest, location);
+      if (location) this.#sessions.set(desc.digest, { location, minChunk: minChunkOf(res) });
       return false;
     }
     throw await responseError(res, `mount of ${desc.digest} from ${fromRepository}`);
@@ -86,9 +101,9 @@ export class DockerPusher implements Pusher {
   }
 
   async #pushBlob(desc: Descriptor, options: PushOptions): Promise<ContentWriter> {
-    let location = this.#sessions.get(desc.digest);
+    let session = this.#sessions.get(desc.digest);
     this.#sessions.delete(desc.digest);
-    if (!location) {
+    if (!session) {
       const res = await this.#client.request({
         host: this.host,
         method: "POST",
@@ -97,33 +112,167 @@ export class DockerPusher implements Pusher {
         signal: options.signal,
       });
       await res.body?.cancel();
-      location = res.headers.get("location") ?? undefined;
+      const location = res.headers.get("location") ?? undefined;
       if (res.status !== 202 || !location) {
         throw await responseError(res, `upload of ${desc.digest}`);
       }
+      session = { location, minChunk: minChunkOf(res) };
     }
-    const url = new URL(location, "http://placeholder/");
-    url.searchParams.set("digest", desc.digest);
-    const target = /^https?:/i.test(location) ? url.href : url.pathname + url.search;
+    return this.#opts.chunkSize
+      ? this.#chunkedWriter(desc, session, options)
+      : this.#streamedWriter(desc, session.location, options);
+  }
+
+  /** One streamed PUT carrying the whole blob and its digest. */
+  #streamedWriter(desc: Descriptor, location: string, options: PushOptions): ContentWriter {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const done = this.#client.request({
       host: this.host,
       method: "PUT",
-      url: target,
+      url: withDigest(location, desc.digest),
       headers: { "content-type": "application/octet-stream" },
       body: readable,
       scope: this.#scope(),
       signal: options.signal,
-    }).then(async (res) => {
-      if (res.status !== 201) throw await responseError(res, `upload of ${desc.digest}`);
-      await res.body?.cancel();
-      const echoed = res.headers.get("docker-content-digest");
-      if (echoed && echoed !== desc.digest) {
-        throw new DigestMismatchError(`registry stored ${echoed} for ${desc.digest}`);
-      }
-    });
+    }).then((res) => this.#checkCommitted(res, desc));
     done.catch(() => {}); // reported by commit()
     return { writable, commit: () => done };
+  }
+
+  async #checkCommitted(res: Response, desc: Descriptor): Promise<void> {
+    if (res.status !== 201) throw await responseError(res, `upload of ${desc.digest}`);
+    await res.body?.cancel();
+    const echoed = res.headers.get("docker-content-digest");
+    if (echoed && echoed !== desc.digest) {
+      throw new DigestMismatchError(`registry stored ${echoed} for ${desc.digest}`);
+    }
+  }
+
+  /**
+   * PATCHes of at most `chunkSize` bytes (at least the registry's
+   * OCI-Chunk-Min-Length), then a PUT with the digest. A chunk that fails
+   * is resumed from the offset the registry reports for the session, so a
+   * failure costs at most one chunk, held in memory until it is confirmed.
+   */
+  #chunkedWriter(
+    desc: Descriptor,
+    session: { location: string; minChunk: number },
+    options: PushOptions,
+  ): ContentWriter {
+    const size = Math.max(this.#opts.chunkSize ?? 0, session.minChunk, 1);
+    let location = session.location;
+    let offset = 0; // bytes the registry has confirmed
+    let buf = new Uint8Array(size);
+    let fill = 0;
+    let settle!: (e?: unknown) => void;
+    const done = new Promise<void>((resolve, reject) => {
+      settle = (e) => e === undefined ? resolve() : reject(e);
+    });
+    done.catch(() => {});
+    const send = async (chunk: Uint8Array) => {
+      const r = await this.#sendChunk(desc, location, offset, chunk, options.signal);
+      location = r.location;
+      offset = r.offset;
+    };
+    const writable = new WritableStream<Uint8Array>({
+      write: async (chunk) => {
+        try {
+          for (let at = 0; at < chunk.byteLength;) {
+            const n = Math.min(size - fill, chunk.byteLength - at);
+            buf.set(chunk.subarray(at, at + n), fill);
+            fill += n;
+            at += n;
+            if (fill === size) {
+              await send(buf);
+              buf = new Uint8Array(size);
+              fill = 0;
+            }
+          }
+        } catch (e) {
+          settle(e);
+          throw e;
+        }
+      },
+      close: async () => {
+        try {
+          if (fill > 0) await send(buf.subarray(0, fill));
+          const res = await this.#client.request({
+            host: this.host,
+            method: "PUT",
+            url: withDigest(location, desc.digest),
+            scope: this.#scope(),
+            signal: options.signal,
+          });
+          await this.#checkCommitted(res, desc);
+          settle();
+        } catch (e) {
+          settle(e);
+          throw e;
+        }
+      },
+      abort: (reason) => settle(reason ?? new DtoolError(`upload of ${desc.digest} aborted`)),
+    });
+    return { writable, commit: () => done };
+  }
+
+  /** Sends one chunk, resuming from the registry's own count after a failure. */
+  async #sendChunk(
+    desc: Descriptor,
+    location: string,
+    offset: number,
+    chunk: Uint8Array,
+    signal: AbortSignal | undefined,
+  ): Promise<{ location: string; offset: number }> {
+    const retries = this.#opts.chunkRetries ?? 3;
+    let pending = chunk;
+    let at = offset;
+    let loc = location;
+    for (let attempt = 0;; attempt++) {
+      let failure: unknown;
+      try {
+        const res = await this.#client.request({
+          host: this.host,
+          method: "PATCH",
+          url: loc,
+          headers: {
+            "content-type": "application/octet-stream",
+            "content-range": `${at}-${at + pending.byteLength - 1}`,
+          },
+          body: pending,
+          scope: this.#scope(),
+          signal,
+          idempotent: false,
+        });
+        if (res.status === 202) {
+          await res.body?.cancel();
+          return { location: res.headers.get("location") ?? loc, offset: at + pending.byteLength };
+        }
+        failure = await responseError(res, `upload of ${desc.digest} at byte ${at}`);
+        if (![408, 416, 429, 500, 502, 503, 504].includes(res.status)) throw failure;
+      } catch (e) {
+        if (signal?.aborted || failure === e) throw e;
+        failure ??= e;
+      }
+      if (attempt >= retries) throw failure;
+      // Ask the registry how much of the blob it holds, and go on from there.
+      const status = await this.#client.request({
+        host: this.host,
+        url: loc,
+        scope: this.#scope(),
+        signal,
+      });
+      await status.body?.cancel();
+      if (status.status !== 204) throw failure;
+      loc = status.headers.get("location") ?? loc;
+      const end = rangeEnd(status.headers.get("range"));
+      // distribution says "0-0" for both 0 and 1 byte: at the start, assume nothing arrived
+      // (resending a byte twice fails the digest check and retries the blob; skipping it would too).
+      const have = end === 0 && at === 0 ? 0 : end + 1;
+      if (have < at || have > at + pending.byteLength) throw failure; // lost what we no longer hold
+      pending = pending.subarray(have - at);
+      at = have;
+      if (pending.byteLength === 0) return { location: loc, offset: at };
+    }
   }
 
   #pushManifest(desc: Descriptor, options: PushOptions): Promise<ContentWriter> {
@@ -172,4 +321,22 @@ export class DockerPusher implements Pusher {
 
 function isManifest(desc: Descriptor): boolean {
   return isManifestMediaType(desc.mediaType) || isIndexMediaType(desc.mediaType);
+}
+
+function withDigest(location: string, digest: string): string {
+  const url = new URL(location, "http://placeholder/");
+  url.searchParams.set("digest", digest);
+  return /^https?:/i.test(location) ? url.href : url.pathname + url.search;
+}
+
+/** The registry's smallest accepted chunk (OCI-Chunk-Min-Length), or 0. */
+function minChunkOf(res: Response): number {
+  const n = Number(res.headers.get("oci-chunk-min-length") ?? 0);
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
+}
+
+/** The last byte index of an upload status `Range: 0-N` header; -1 when none. */
+function rangeEnd(range: string | null): number {
+  const m = range?.match(/^(?:bytes=)?0-(\d+)$/);
+  return m ? Number(m[1]) : -1;
 }

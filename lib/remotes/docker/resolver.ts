@@ -25,6 +25,11 @@ export interface DockerResolverOptions extends RegistryClientOptions, DockerFetc
    * from the start, so one token serves the whole copy.
    */
   forPush?: boolean;
+  /**
+   * Upload blobs in chunks of this many bytes (POST, PATCH…, PUT) instead
+   * of one streamed PUT, for registries or proxies that limit request bodies.
+   */
+  uploadChunkSize?: number;
 }
 
 /** The tag or digest a reference points at; `latest` when it names neither. */
@@ -128,7 +133,9 @@ export class DockerResolver implements Resolver, TagLister {
   /** A pusher for the repository of `ref`. */
   pusher(ref: string): Promise<Pusher> {
     const r = parseDockerReference(ref);
-    return Promise.resolve(new DockerPusher(this.client, r.domain, r.path));
+    return Promise.resolve(
+      new DockerPusher(this.client, r.domain, r.path, { chunkSize: this.#opts.uploadChunkSize }),
+    );
   }
 
   /** Every tag of the repository of `ref`, following the registry's pages. */

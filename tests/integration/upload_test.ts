@@ -1,0 +1,113 @@
+/**
+ * Chunked uploads (`--upload-chunk-size`): POST, PATCH per chunk, PUT with
+ * the digest, against a real registry; resumed from the registry's own
+ * offset when a chunk fails; and the way through a proxy that limits bodies.
+ */
+import assert from "node:assert/strict";
+import { copyImage, DockerResolver } from "../../mod.ts";
+import { dtool, dtoolOk } from "../helpers/dtool.ts";
+import { startFaultProxy } from "../helpers/fault_proxy.ts";
+import { pushOciImage } from "../helpers/images.ts";
+import { startRegistry } from "../helpers/registry.ts";
+import { skopeoInspectRaw } from "../helpers/skopeo.ts";
+
+const isPatch = (req: Request) => req.method === "PATCH" && req.url.includes("/blobs/uploads/");
+
+Deno.test("chunked uploads: PATCH per chunk, resumed after a failed chunk, through a body limit", async (t) => {
+  const src = await startRegistry();
+  const dst = await startRegistry();
+  try {
+    const fx = await pushOciImage(src, "chunk/app:1", { layers: 2, layerSize: 300_000 });
+
+    await t.step(
+      "--upload-chunk-size sends each blob in PATCHes and the registry agrees",
+      async () => {
+        const r = await dtoolOk([
+          "copy",
+          "--debug",
+          "--upload-chunk-size",
+          "64KiB",
+          `docker://${fx.ref}`,
+          `docker://${dst.host}/chunk/app:1`,
+        ]);
+        assert.deepEqual(await skopeoInspectRaw(`${dst.host}/chunk/app:1`), fx.raw);
+        const patches = r.stderr.split("\n").filter((l) => / PATCH .* 202 /.test(l));
+        // Two ~300 kB layers in 64 KiB chunks, and the config in one.
+        assert.ok(patches.length >= 2 * 5 + 1, `${patches.length} PATCHes`);
+      },
+    );
+
+    // The destination behind a proxy: a body limit, and a chunk that fails once.
+    const proxy = await startFaultProxy(dst.url, {
+      rules: [
+        {
+          // A proxy that refuses request bodies over 128 KiB (streamed bodies have no length).
+          match: (req) =>
+            (req.method === "PUT" || req.method === "PATCH") &&
+            (req.headers.has("transfer-encoding") ||
+              Number(req.headers.get("content-length") ?? 0) > 128 * 1024),
+          fault: { kind: "status", status: 413 },
+        },
+      ],
+    });
+    try {
+      await t.step("a monolithic upload through the limit fails and writes no tag", async () => {
+        const r = await dtool([
+          "copy",
+          "--retry-times",
+          "0",
+          `docker://${fx.ref}`,
+          `docker://${proxy.host}/limited/app:1`,
+        ]);
+        assert.equal(r.code, 1, r.stderr);
+        assert.match(r.stderr.trim().split("\n").at(-1)!, /HTTP 413/);
+        await assert.rejects(skopeoInspectRaw(`${dst.host}/limited/app:1`));
+      });
+
+      await t.step("chunks under the limit get through", async () => {
+        await dtoolOk([
+          "copy",
+          "-q",
+          "--upload-chunk-size",
+          "100KiB",
+          `docker://${fx.ref}`,
+          `docker://${proxy.host}/limited/app:1`,
+        ]);
+        assert.deepEqual(await skopeoInspectRaw(`${dst.host}/limited/app:1`), fx.raw);
+      });
+
+      await t.step("a chunk that fails is resumed from the registry's offset", async () => {
+        let patches = 0;
+        proxy.setSchedule({
+          rules: [{
+            // The third PATCH of the run fails (the registry never sees it).
+            match: (req) => isPatch(req) && ++patches === 3,
+            times: 1,
+            fault: { kind: "status", status: 500 },
+          }],
+        });
+        const resolver = new DockerResolver({ uploadChunkSize: 64 * 1024, retryDelayMs: 20 });
+        const result = await copyImage(
+          { resolver: new DockerResolver(), ref: fx.ref },
+          { resolver, ref: `${proxy.host}/resumed/app:1`, tag: "1" },
+          { jobs: 1 },
+        );
+        assert.equal(result.retries, 0, "the blob was not started over");
+        const failed = proxy.log.filter((e) =>
+          e.faults.some((f) => f.kind === "status" && f.status === 500)
+        );
+        assert.equal(failed.length, 1, "one chunk failed");
+        const statusChecks = proxy.log.filter((e) =>
+          e.method === "GET" && e.path.includes("/blobs/uploads/")
+        );
+        assert.equal(statusChecks.length, 1, "one upload status query");
+        assert.deepEqual(await skopeoInspectRaw(`${dst.host}/resumed/app:1`), fx.raw);
+      });
+    } finally {
+      await proxy.stop();
+    }
+  } finally {
+    await src.stop();
+    await dst.stop();
+  }
+});

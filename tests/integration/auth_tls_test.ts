@@ -349,3 +349,94 @@ Deno.test("a blob redirected to another host is fetched without Authorization", 
     await open.stop();
   }
 });
+
+async function openssl(args: string[]) {
+  const out = await new Deno.Command("openssl", { args, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+}
+
+Deno.test("mTLS: a registry that requires a client certificate gets one from --cert-dir", async () => {
+  const work = await Deno.makeTempDir();
+  const ca = await makeTestCA(`${work}/ca`);
+  // A client certificate signed by the suite's CA, in a cert dir beside the CA: ca.crt,
+  // client.cert, client.key (the layout Docker and skopeo read).
+  const certDir = `${work}/client`;
+  const caOnly = `${work}/caonly`;
+  await Deno.mkdir(certDir);
+  await Deno.mkdir(caOnly);
+  await Deno.copyFile(ca.caCert, `${certDir}/ca.crt`);
+  await Deno.copyFile(ca.caCert, `${caOnly}/ca.crt`);
+  await Deno.writeTextFile(`${work}/client.ext`, "extendedKeyUsage=clientAuth\n");
+  await openssl([
+    "req",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    `${certDir}/client.key`,
+    "-out",
+    `${work}/client.csr`,
+    "-subj",
+    "/CN=dtool client",
+  ]);
+  await openssl([
+    "x509",
+    "-req",
+    "-in",
+    `${work}/client.csr`,
+    "-CA",
+    ca.caCert,
+    "-CAkey",
+    `${work}/ca/ca.key.pem`,
+    "-CAcreateserial",
+    "-out",
+    `${certDir}/client.cert`,
+    "-days",
+    "2",
+    "-extfile",
+    `${work}/client.ext`,
+  ]);
+  const reg = await startRegistry({
+    tls: { certFile: ca.cert, keyFile: ca.key, clientCAs: [ca.caCert] },
+  });
+  const open = await startRegistry();
+  try {
+    const fx = await pushOciImage(open, "mtls/app:1");
+    await dtoolOk([
+      "copy",
+      "-q",
+      "--dest-cert-dir",
+      certDir,
+      `docker://${fx.ref}`,
+      `docker://${reg.host}/mtls/app:1`,
+    ]);
+    assert.deepEqual(await skopeoInspectRaw(`${reg.host}/mtls/app:1`, { certDir }), fx.raw);
+    const withCert = await dtoolOk([
+      "inspect",
+      "--raw",
+      "--cert-dir",
+      certDir,
+      `docker://${reg.host}/mtls/app:1`,
+    ]);
+    assert.deepEqual(withCert.stdoutBytes, fx.raw);
+    const without = await dtool([
+      "inspect",
+      "--raw",
+      "--cert-dir",
+      caOnly,
+      `docker://${reg.host}/mtls/app:1`,
+    ]);
+    assert.equal(without.code, 1, without.stderr);
+    assert.match(
+      without.stderr,
+      new RegExp(`dtool: inspect .*: cannot reach registry ${reg.host}`),
+    );
+  } finally {
+    await reg.stop();
+    await open.stop();
+    await Deno.remove(work, { recursive: true });
+  }
+});

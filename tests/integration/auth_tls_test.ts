@@ -440,3 +440,65 @@ Deno.test("mTLS: a registry that requires a client certificate gets one from --c
     await Deno.remove(work, { recursive: true });
   }
 });
+
+Deno.test("HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured, verified TLS or not", async (t) => {
+  const { startConnectProxy } = await import("../helpers/connect_proxy.ts");
+  const work = await Deno.makeTempDir();
+  const ca = await makeTestCA(`${work}/ca`);
+  const reg = await startRegistry({
+    tls: { certFile: ca.cert, keyFile: ca.key, caCert: ca.caCert },
+  });
+  const open = await startRegistry();
+  const proxy = startConnectProxy();
+  try {
+    const fx = await pushOciImage(open, "proxy/app:1");
+    await dtoolOk([
+      "copy",
+      "-q",
+      "--dest-cert-dir",
+      `${work}/ca`,
+      `docker://${fx.ref}`,
+      `docker://${reg.host}/proxy/app:1`,
+    ]);
+    const inspect = (flags: string[], env: Record<string, string>) =>
+      dtoolOk(["inspect", "--raw", ...flags, `docker://${reg.host}/proxy/app:1`], { env });
+
+    await t.step("HTTPS_PROXY tunnels verified TLS", async () => {
+      proxy.seen.length = 0;
+      const r = await inspect(["--cert-dir", `${work}/ca`], { HTTPS_PROXY: proxy.url });
+      assert.deepEqual(r.stdoutBytes, fx.raw);
+      assert.ok(proxy.seen.includes(`CONNECT ${reg.host}`), proxy.seen.join(", "));
+    });
+    await t.step("HTTPS_PROXY tunnels unverified TLS too", async () => {
+      proxy.seen.length = 0;
+      const r = await inspect(["--tls-verify=false"], { HTTPS_PROXY: proxy.url });
+      assert.deepEqual(r.stdoutBytes, fx.raw);
+      assert.ok(proxy.seen.includes(`CONNECT ${reg.host}`), proxy.seen.join(", "));
+    });
+    await t.step("NO_PROXY bypasses the proxy", async () => {
+      proxy.seen.length = 0;
+      await inspect(["--cert-dir", `${work}/ca`], {
+        HTTPS_PROXY: proxy.url,
+        NO_PROXY: "127.0.0.1",
+      });
+      await inspect(["--tls-verify=false"], { HTTPS_PROXY: proxy.url, NO_PROXY: "127.0.0.1" });
+      assert.deepEqual(proxy.seen, []);
+    });
+    await t.step("HTTP_PROXY carries plain HTTP", async () => {
+      proxy.seen.length = 0;
+      const r = await dtoolOk(["inspect", "--raw", `docker://${fx.ref}`], {
+        env: { HTTP_PROXY: proxy.url },
+      });
+      assert.deepEqual(r.stdoutBytes, fx.raw);
+      assert.ok(
+        proxy.seen.some((s) => s.startsWith(`GET http://${open.host}/v2/`)),
+        proxy.seen.join(", "),
+      );
+    });
+  } finally {
+    await proxy.stop();
+    await reg.stop();
+    await open.stop();
+    await Deno.remove(work, { recursive: true });
+  }
+});

@@ -8,8 +8,10 @@
  * @module
  */
 import { request as httpsRequest } from "node:https";
-import type { IncomingMessage } from "node:http";
+import { type IncomingMessage, request as httpRequest } from "node:http";
+import type { Socket } from "node:net";
 import { Readable } from "node:stream";
+import { connect as tlsConnect } from "node:tls";
 
 const agentOptions = { rejectUnauthorized: false, keepAlive: true };
 
@@ -23,8 +25,10 @@ const agentOptions = { rejectUnauthorized: false, keepAlive: true };
  * // const res = await insecureFetch("https://127.0.0.1:5000/v2/", { method: "GET" });
  * ```
  */
-export function insecureFetch(url: string, init: RequestInit = {}): Promise<Response> {
-  return new Promise<Response>((resolve, reject) => {
+export async function insecureFetch(url: string, init: RequestInit = {}): Promise<Response> {
+  const proxy = proxyFor(new URL(url));
+  const socket = proxy ? await openTunnel(proxy, new URL(url)) : undefined;
+  return await new Promise<Response>((resolve, reject) => {
     const headers: Record<string, string> = {};
     new Headers(init.headers).forEach((v, k) => headers[k] = v);
     const body = init.body;
@@ -33,7 +37,12 @@ export function insecureFetch(url: string, init: RequestInit = {}): Promise<Resp
     else if (typeof body === "string") {
       headers["content-length"] = String(new TextEncoder().encode(body).byteLength);
     }
-    const req = httpsRequest(url, { method: init.method ?? "GET", headers, ...agentOptions });
+    const req = httpsRequest(
+      url,
+      socket
+        ? { method: init.method ?? "GET", headers, createConnection: () => socket }
+        : { method: init.method ?? "GET", headers, ...agentOptions },
+    );
     const onAbort = () => req.destroy(new DOMException("The request was aborted", "AbortError"));
     init.signal?.addEventListener("abort", onAbort, { once: true });
     req.on("error", (e) => {
@@ -68,5 +77,69 @@ export function insecureFetch(url: string, init: RequestInit = {}): Promise<Resp
       if (body !== undefined && body !== null) req.write(body as Uint8Array | string);
       req.end();
     }
+  });
+}
+
+/**
+ * The HTTPS proxy for a URL from HTTPS_PROXY / https_proxy, unless NO_PROXY
+ * names its host (exact, as a domain suffix, with or without the port, or `*`),
+ * as Deno's own fetch decides.
+ *
+ * @example
+ * ```ts
+ * import { proxyFor } from "./insecure_fetch.ts";
+ * console.log(proxyFor(new URL("https://registry.example/v2/"))); // undefined when no proxy is set
+ * ```
+ */
+export function proxyFor(url: URL): URL | undefined {
+  const env = (k: string) => Deno.env.get(k) ?? Deno.env.get(k.toLowerCase());
+  const proxy = env("HTTPS_PROXY");
+  if (!proxy) return undefined;
+  const host = url.hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  for (const raw of (env("NO_PROXY") ?? "").split(",")) {
+    const entry = raw.trim().toLowerCase();
+    if (!entry) continue;
+    if (entry === "*") return undefined;
+    const [name, port] = entry.startsWith("[")
+      ? [entry.slice(1, entry.indexOf("]")), entry.split("]:")[1]]
+      : [entry.split(":")[0], entry.split(":")[1]];
+    if (port && port !== (url.port || "443")) continue;
+    const bare = name.replace(/^\*?\./, "");
+    if (host === bare || host.endsWith(`.${bare}`)) return undefined;
+  }
+  return new URL(proxy.includes("://") ? proxy : `http://${proxy}`);
+}
+
+/** A connection through an HTTP CONNECT tunnel, then TLS without verification. */
+function openTunnel(proxy: URL, target: URL): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const port = target.port || "443";
+    const headers: Record<string, string> = { host: `${target.hostname}:${port}` };
+    if (proxy.username) {
+      const user = decodeURIComponent(proxy.username);
+      const pass = decodeURIComponent(proxy.password);
+      headers["proxy-authorization"] = `Basic ${btoa(`${user}:${pass}`)}`;
+    }
+    const connectReq = httpRequest({
+      host: proxy.hostname.replace(/^\[|\]$/g, ""),
+      port: Number(proxy.port || 80),
+      method: "CONNECT",
+      path: `${target.hostname}:${port}`,
+      headers,
+    });
+    connectReq.on("connect", (res: IncomingMessage, socket: Socket) => {
+      if (res.statusCode !== 200) {
+        socket.destroy();
+        return reject(new Error(`proxy ${proxy.host} refused the tunnel: HTTP ${res.statusCode}`));
+      }
+      const secure = tlsConnect({
+        socket,
+        servername: /^[\d.]+$|:/.test(target.hostname) ? undefined : target.hostname,
+        rejectUnauthorized: false,
+      });
+      resolve(secure as unknown as Socket);
+    });
+    connectReq.on("error", reject);
+    connectReq.end();
   });
 }

@@ -84,6 +84,8 @@ export interface EndSettings {
   forPush?: boolean;
   /** Upload blobs in chunks of this many bytes. */
   uploadChunkSize?: number;
+  /** Source repository on the same registry, for mounts. */
+  mountFrom?: string;
 }
 
 /** A resolver with credentials from the flag, a credential helper or the config file. */
@@ -105,6 +107,7 @@ export async function makeResolver(s: EndSettings): Promise<DockerResolver> {
     retryDelayMs: s.retryDelayMs,
     forPush: s.forPush,
     uploadChunkSize: s.uploadChunkSize,
+    mountFrom: s.mountFrom,
   });
 }
 

@@ -62,6 +62,7 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
     certDir: flags.destCertDir,
     forPush: true,
     uploadChunkSize: flags.uploadChunkSize,
+    mountFrom: src.docker.domain === dest.docker.domain ? src.docker.path : undefined,
     tlsVerify: flags.destTlsVerify,
     debug,
     retryTimes: flags.retryTimes,

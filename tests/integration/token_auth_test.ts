@@ -76,6 +76,30 @@ Deno.test("token auth: anonymous pull, authenticated push, one token per scope, 
       assert.equal(r.code, 3, r.stderr);
     });
 
+    await t.step(
+      "a copy inside the registry mounts with one token covering both repositories",
+      async () => {
+        const before = tokens.requests.length;
+        const r = await dtoolOk([
+          "copy",
+          "--progress=json",
+          "--src-creds",
+          `${USER}:${PASSWORD}`,
+          "--dest-creds",
+          `${USER}:${PASSWORD}`,
+          `docker://${reg.host}/public/app:1`,
+          `docker://${reg.host}/private/mounted:1`,
+        ], { env: noConfig });
+        const mounted = r.stderr.split("\n").filter((l) => l.includes('"reason":"mounted"'));
+        assert.equal(mounted.length, 4, "config and three layers mounted");
+        const made = tokens.requests.slice(before).map((q) => q.scopes.join(" "));
+        assert.deepEqual(made.sort(), [
+          "repository:private/mounted:pull,push repository:public/app:pull",
+          "repository:public/app:pull",
+        ]);
+      },
+    );
+
     await t.step("wrong password: the token server refuses, exit 3", async () => {
       const r = await dtool([
         "inspect",

@@ -18,6 +18,11 @@ export interface DockerPusherOptions {
   chunkSize?: number;
   /** Times a failed chunk is resumed from what the registry reports it has (default 3). */
   chunkRetries?: number;
+  /**
+   * A repository of the same registry blobs will be mounted from: every
+   * token asked for covers pulling from it too, so one token serves the copy.
+   */
+  mountFrom?: string;
 }
 
 /**
@@ -55,8 +60,12 @@ export class DockerPusher implements Pusher {
   }
 
   #scope(extra?: string): string {
-    const own = `repository:${this.repository}:pull,push`;
-    return extra ? `${own} ${extra}` : own;
+    const scopes = [`repository:${this.repository}:pull,push`];
+    if (this.#opts.mountFrom && this.#opts.mountFrom !== this.repository) {
+      scopes.push(`repository:${this.#opts.mountFrom}:pull`);
+    }
+    if (extra && !scopes.includes(extra)) scopes.push(extra);
+    return scopes.join(" ");
   }
 
   /** True when the repository holds the blob or manifest (one HEAD). */

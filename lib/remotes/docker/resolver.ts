@@ -30,6 +30,11 @@ export interface DockerResolverOptions extends RegistryClientOptions, DockerFetc
    * of one streamed PUT, for registries or proxies that limit request bodies.
    */
   uploadChunkSize?: number;
+  /**
+   * For a copy inside one registry: the source repository, so the
+   * destination's token also covers pulling from it (cross-repository mounts).
+   */
+  mountFrom?: string;
 }
 
 /** The tag or digest a reference points at; `latest` when it names neither. */
@@ -60,7 +65,10 @@ export class DockerResolver implements Resolver, TagLister {
   }
 
   #scope(path: string): string {
-    return `repository:${path}:${this.#opts.forPush ? "pull,push" : "pull"}`;
+    if (!this.#opts.forPush) return `repository:${path}:pull`;
+    const from = this.#opts.mountFrom;
+    const own = `repository:${path}:pull,push`;
+    return from && from !== path ? `${own} repository:${from}:pull` : own;
   }
 
   /** HEADs the manifest a reference names and returns its descriptor. */
@@ -134,7 +142,10 @@ export class DockerResolver implements Resolver, TagLister {
   pusher(ref: string): Promise<Pusher> {
     const r = parseDockerReference(ref);
     return Promise.resolve(
-      new DockerPusher(this.client, r.domain, r.path, { chunkSize: this.#opts.uploadChunkSize }),
+      new DockerPusher(this.client, r.domain, r.path, {
+        chunkSize: this.#opts.uploadChunkSize,
+        mountFrom: this.#opts.mountFrom,
+      }),
     );
   }
 

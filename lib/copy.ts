@@ -439,6 +439,14 @@ async function transfer(
     },
     cancel: (reason) => reader.cancel(reason),
   }, { highWaterMark: 0 });
+  if (writer.consume) {
+    try {
+      await writer.consume(source);
+    } catch (e) {
+      throw sourceError ?? e; // the download's own failure says more than the upload's
+    }
+    return;
+  }
   try {
     await source.pipeTo(writer.writable, { signal });
   } catch (e) {

@@ -77,6 +77,12 @@ export interface ContentWriter {
   writable: WritableStream<Uint8Array>;
   /** Completes the write; rejects if the destination did not accept it. */
   commit(): Promise<void>;
+  /**
+   * Writes all of `source` and completes the write, as piping to `writable`
+   * and calling `commit()` would, but handing the stream to the transport
+   * as it is (one stream stage less per chunk). Use one way or the other.
+   */
+  consume?(source: ReadableStream<Uint8Array>): Promise<void>;
 }
 
 /** Options of {@linkcode Pusher.push}. */

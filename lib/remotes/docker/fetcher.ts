@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { verifyingStream } from "../../digest.ts";
-import { DtoolError } from "../../errors.ts";
+import { Digester, parseDigest, verifyDigester } from "../../digest.ts";
+import { DigestMismatchError, DtoolError } from "../../errors.ts";
 import type { Descriptor } from "../../manifest.ts";
 import { isIndexMediaType, isManifestMediaType, MANIFEST_ACCEPT } from "../../media_types.ts";
 import type { Fetcher, FetchOptions } from "../remotes.ts";
@@ -59,7 +59,7 @@ export class DockerFetcher implements Fetcher {
     const kind = isManifest ? "manifests" : "blobs";
     const path = `/v2/${this.repository}/${kind}/${desc.digest}`;
     const accept = isManifest ? [desc.mediaType, ...MANIFEST_ACCEPT].join(", ") : undefined;
-    const open = async (offset: number) => {
+    const open = async (offset: number, signal: AbortSignal) => {
       const headers: Record<string, string> = {};
       if (accept) headers.accept = accept;
       if (offset > 0) headers.range = `bytes=${offset}-`;
@@ -68,48 +68,45 @@ export class DockerFetcher implements Fetcher {
         path,
         headers,
         scope: `repository:${this.repository}:pull`,
-        signal: options.signal,
+        signal: options.signal ? AbortSignal.any([options.signal, signal]) : signal,
       });
       if (!res.ok) throw await responseError(res, `${kind.slice(0, -1)} ${desc.digest}`);
       return res;
     };
-    const first = await open(0);
-    const body = resumable(first, open, desc, {
+    return await verifiedDownload(open, desc, {
       resumeTimes: this.#opts.resumeTimes ?? 3,
       readTimeoutMs: this.#opts.readTimeoutMs ?? 60_000,
     });
-    return body.pipeThrough(verifyingStream({ digest: desc.digest, size: desc.size }));
   }
 }
 
-/** A stream over a response body that reopens the download where it broke off. */
-function resumable(
-  first: Response,
-  open: (offset: number) => Promise<Response>,
+/**
+ * One stream that reads a download, hashes it, counts it, and reopens it
+ * where it broke off: a single hop per chunk, since each stream stage costs
+ * CPU on every chunk of every blob. A watchdog (not a timer per chunk) cuts
+ * a response that sends nothing for `readTimeoutMs`.
+ */
+async function verifiedDownload(
+  open: (offset: number, signal: AbortSignal) => Promise<Response>,
   desc: Descriptor,
   opts: { resumeTimes: number; readTimeoutMs: number },
-): ReadableStream<Uint8Array> {
-  let reader = first.body!.getReader();
-  let passed = 0; // bytes handed downstream
+): Promise<ReadableStream<Uint8Array>> {
+  const digester = new Digester(parseDigest(desc.digest).algorithm);
+  let abort = new AbortController();
+  let reader = (await open(0, abort.signal)).body!.getReader();
   let skip = 0; // bytes of a restarted (non-Range) response to drop
   let resumes = 0;
-
-  const readWithTimeout = async () => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new DtoolError(`no data for ${opts.readTimeoutMs}ms`)),
-        opts.readTimeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([reader.read(), timeout]);
-    } finally {
-      clearTimeout(timer);
+  // Only time spent waiting on the network counts: a slow consumer is not a stalled server.
+  let waitingSince: number | undefined;
+  const watchdog = setInterval(() => {
+    if (waitingSince !== undefined && Date.now() - waitingSince > opts.readTimeoutMs) {
+      abort.abort(new DtoolError(`no data for ${opts.readTimeoutMs}ms`));
     }
-  };
+  }, Math.max(10, Math.min(1000, opts.readTimeoutMs / 4)));
+  const stop = () => clearInterval(watchdog);
 
   const reopen = async (cause: unknown) => {
+    const passed = digester.size;
     if (resumes >= opts.resumeTimes || passed >= desc.size) {
       throw new DtoolError(
         `download of ${desc.digest} failed after ${passed} of ${desc.size} bytes: ${
@@ -121,7 +118,8 @@ function resumable(
     }
     resumes++;
     reader.cancel().catch(() => {});
-    const res = await open(passed);
+    abort = new AbortController();
+    const res = await open(passed, abort.signal);
     // 206 continues where we stopped; 200 means the registry ignored Range.
     skip = res.status === 206 ? 0 : passed;
     reader = res.body!.getReader();
@@ -129,35 +127,52 @@ function resumable(
 
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      for (;;) {
-        let result: ReadableStreamReadResult<Uint8Array>;
-        try {
-          result = await readWithTimeout();
-        } catch (e) {
-          await reopen(e);
-          continue;
-        }
-        if (result.done) {
-          if (passed < desc.size && resumes < opts.resumeTimes) {
-            await reopen(new DtoolError("connection closed early"));
+      try {
+        for (;;) {
+          let result: ReadableStreamReadResult<Uint8Array>;
+          waitingSince = Date.now();
+          try {
+            result = await reader.read();
+          } catch (e) {
+            await reopen(abort.signal.aborted ? abort.signal.reason : e);
             continue;
+          } finally {
+            waitingSince = undefined;
           }
-          controller.close();
+          if (result.done) {
+            if (digester.size < desc.size && resumes < opts.resumeTimes) {
+              await reopen(new DtoolError("connection closed early"));
+              continue;
+            }
+            stop();
+            verifyDigester(digester, { digest: desc.digest, size: desc.size });
+            controller.close();
+            return;
+          }
+          let chunk = result.value;
+          if (skip > 0) {
+            const drop = Math.min(skip, chunk.byteLength);
+            skip -= drop;
+            chunk = chunk.subarray(drop);
+            if (chunk.byteLength === 0) continue;
+          }
+          digester.update(chunk);
+          if (digester.size > desc.size) {
+            throw new DigestMismatchError(
+              `size mismatch for ${desc.digest}: more than ${desc.size} bytes`,
+            );
+          }
+          controller.enqueue(chunk);
           return;
         }
-        let chunk = result.value;
-        if (skip > 0) {
-          const drop = Math.min(skip, chunk.byteLength);
-          skip -= drop;
-          chunk = chunk.subarray(drop);
-          if (chunk.byteLength === 0) continue;
-        }
-        passed += chunk.byteLength;
-        controller.enqueue(chunk);
-        return;
+      } catch (e) {
+        stop();
+        reader.cancel().catch(() => {});
+        throw e;
       }
     },
     cancel(reason) {
+      stop();
       return reader.cancel(reason);
     },
   }, { highWaterMark: 0 });

@@ -134,18 +134,35 @@ export class DockerPusher implements Pusher {
 
   /** One streamed PUT carrying the whole blob and its digest. */
   #streamedWriter(desc: Descriptor, location: string, options: PushOptions): ContentWriter {
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const done = this.#client.request({
-      host: this.host,
-      method: "PUT",
-      url: withDigest(location, desc.digest),
-      headers: { "content-type": "application/octet-stream" },
-      body: readable,
-      scope: this.#scope(),
-      signal: options.signal,
-    }).then((res) => this.#checkCommitted(res, desc));
-    done.catch(() => {}); // reported by commit()
-    return { writable, commit: () => done };
+    let done: Promise<void> | undefined;
+    let writable: WritableStream<Uint8Array> | undefined;
+    const start = (body: ReadableStream<Uint8Array>) => {
+      if (done) throw new DtoolError(`upload of ${desc.digest} was already started`);
+      done = this.#client.request({
+        host: this.host,
+        method: "PUT",
+        url: withDigest(location, desc.digest),
+        headers: { "content-type": "application/octet-stream" },
+        body,
+        scope: this.#scope(),
+        signal: options.signal,
+      }).then((res) => this.#checkCommitted(res, desc));
+      done.catch(() => {}); // reported by commit() or consume()
+      return done;
+    };
+    return {
+      get writable() {
+        if (!writable) {
+          const pipe = new TransformStream<Uint8Array, Uint8Array>();
+          start(pipe.readable);
+          writable = pipe.writable;
+        }
+        return writable;
+      },
+      commit: () =>
+        done ?? Promise.reject(new DtoolError(`upload of ${desc.digest} never started`)),
+      consume: (source) => start(source),
+    };
   }
 
   async #checkCommitted(res: Response, desc: Descriptor): Promise<void> {

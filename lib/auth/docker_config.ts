@@ -61,6 +61,24 @@ export function dockerConfigPath(): string {
  * ```
  */
 export async function readDockerConfig(path: string = dockerConfigPath()): Promise<DockerConfig> {
+  const cfg = await readConfigObject(path) as DockerConfig;
+  if (cfg.auths !== undefined && (typeof cfg.auths !== "object" || cfg.auths === null)) {
+    throw new UsageError(`${path}: "auths" is not an object`);
+  }
+  return cfg;
+}
+
+/**
+ * The config file as a plain JSON object, every key kept (for rewriting it);
+ * a missing file is `{}`, anything else unreadable a one-line error naming it.
+ *
+ * @example
+ * ```ts
+ * import { readConfigObject } from "./docker_config.ts";
+ * console.log(await readConfigObject("/nonexistent/config.json")); // {}
+ * ```
+ */
+export async function readConfigObject(path: string): Promise<Record<string, unknown>> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -77,11 +95,7 @@ export async function readDockerConfig(path: string = dockerConfigPath()): Promi
   if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
     throw new UsageError(`${path} is not a JSON object`);
   }
-  const cfg = doc as DockerConfig;
-  if (cfg.auths !== undefined && (typeof cfg.auths !== "object" || cfg.auths === null)) {
-    throw new UsageError(`${path}: "auths" is not an object`);
-  }
-  return cfg;
+  return doc as Record<string, unknown>;
 }
 
 /**

@@ -10,26 +10,13 @@ import { dirname, join } from "node:path";
 import { UsageError } from "../errors.ts";
 import { helperErase, helperStore } from "./credential_helper.ts";
 import { basicAuthorization, type Credentials } from "./credentials.ts";
-import { configKeyHost, type DockerConfig, helperFor, serverUrlFor } from "./docker_config.ts";
-
-async function readRaw(path: string): Promise<Record<string, unknown>> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return {};
-    throw new UsageError(`cannot read ${path}: ${(e as Error).message}`);
-  }
-  try {
-    const doc = JSON.parse(text);
-    if (typeof doc !== "object" || doc === null || Array.isArray(doc)) {
-      throw new Error("not an object");
-    }
-    return doc;
-  } catch (e) {
-    throw new UsageError(`${path} is not valid JSON: ${(e as Error).message}`);
-  }
-}
+import {
+  configKeyHost,
+  type DockerConfig,
+  helperFor,
+  readConfigObject,
+  serverUrlFor,
+} from "./docker_config.ts";
 
 /** Writes JSON beside the target, then renames it over, so readers never see half a file. */
 async function writeAtomic(path: string, doc: unknown): Promise<void> {
@@ -62,7 +49,7 @@ export async function storeLogin(
   registry: string,
   creds: Credentials,
 ): Promise<LoginStore> {
-  const doc = await readRaw(path);
+  const doc = await readConfigObject(path);
   const helper = helperFor(doc as DockerConfig, registry);
   if (helper) {
     await helperStore(helper, serverUrlFor(registry), creds);
@@ -89,7 +76,7 @@ export async function storeLogin(
  * ```
  */
 export async function removeLogin(path: string, registry: string): Promise<boolean> {
-  const doc = await readRaw(path);
+  const doc = await readConfigObject(path);
   const helper = helperFor(doc as DockerConfig, registry);
   let removed = false;
   if (helper) {

@@ -2,16 +2,10 @@
  * Runs the dtool CLI as a user would: a separate `deno run` process of
  * cli.ts with the permissions of `deno task dtool`.
  */
+import { PERMISSIONS, V8_FLAGS } from "../../scripts/compile.ts";
+
 const CLI = new URL("../../cli.ts", import.meta.url).pathname;
-const PERMS = [
-  "--v8-flags=--max-semi-space-size=1",
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-run",
-  "--allow-sys",
-];
+const PERMS = [...V8_FLAGS, ...PERMISSIONS];
 
 /** The outcome of one dtool run. */
 export interface DtoolRun {

@@ -10,6 +10,8 @@
  * @module
  */
 
+import { copyHeaders } from "./forward.ts";
+
 /** One fault, applied to one request. */
 export type Fault =
   /** Forward the request, send `bytes` of the response body, then abort the connection. */
@@ -142,24 +144,6 @@ export function manifestRequest(method?: string): (req: Request) => boolean {
   return (req) =>
     (method === undefined || req.method === method) &&
     /\/manifests\/[^/]+$/.test(new URL(req.url).pathname);
-}
-
-// Hop-by-hop headers that must not be forwarded.
-const HOP = [
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-  "host",
-];
-
-function copyHeaders(src: Headers): Headers {
-  const h = new Headers(src);
-  for (const k of HOP) h.delete(k);
-  return h;
 }
 
 /** mulberry32: a small, good-enough seeded generator. */

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { copyHeaders } from "./forward.ts";
+
 /** A running paging proxy. */
 export interface PagingProxy {
   /** `"http://127.0.0.1:PORT"`. */
@@ -18,24 +20,6 @@ export interface PagingProxy {
 }
 
 const TAGS_RE = /^\/v2\/(.+)\/tags\/list$/;
-
-// Hop-by-hop headers that must not be forwarded.
-const HOP = [
-  "connection",
-  "keep-alive",
-  "proxy-connection",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-  "host",
-];
-
-function copyHeaders(src: Headers): Headers {
-  const h = new Headers(src);
-  for (const k of HOP) h.delete(k);
-  return h;
-}
 
 /**
  * Starts a `Deno.serve` proxy on a free 127.0.0.1 port forwarding every request to `upstream`

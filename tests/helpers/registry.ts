@@ -63,7 +63,8 @@ export function freePort(): number {
   return port;
 }
 
-async function run(cmd: string, args: string[], cwd?: string): Promise<string> {
+/** Runs a command, returning its stdout; throws with its stderr when it fails. */
+export async function run(cmd: string, args: string[], cwd?: string): Promise<string> {
   const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" })
     .output();
   if (!out.success) {
@@ -348,22 +349,7 @@ export async function makeTestCA(
   const all = [...new Set([...hosts, "127.0.0.1", "::1", "localhost"])];
   const san = all.map((h) => (isIp(h) ? `IP:${h}` : `DNS:${h}`)).join(",");
 
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    caKey,
-    "-out",
-    caCert,
-    "-days",
-    "2",
-    "-subj",
-    "/CN=dtool test CA",
+  await selfSignedCert(caKey, caCert, "/CN=dtool test CA", [
     "-addext",
     "basicConstraints=critical,CA:TRUE",
     "-addext",
@@ -415,4 +401,31 @@ export async function makeTestCA(
   ]);
   await Deno.remove(csr).catch(() => {});
   return { caCert, cert, key };
+}
+
+/** A self-signed EC P-256 certificate and key (openssl), valid for two days. */
+export async function selfSignedCert(
+  keyFile: string,
+  certFile: string,
+  subject: string,
+  extra: string[] = [],
+) {
+  await run("openssl", [
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:prime256v1",
+    "-nodes",
+    "-keyout",
+    keyFile,
+    "-out",
+    certFile,
+    "-days",
+    "2",
+    "-subj",
+    subject,
+    ...extra,
+  ]);
 }

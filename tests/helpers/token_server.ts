@@ -6,6 +6,7 @@
  * JWT's `x5c` header. It records every request so tests can count them.
  */
 import { sign } from "node:crypto";
+import { selfSignedCert } from "./registry.ts";
 
 /** One request the token server received. */
 export interface TokenRequest {
@@ -45,11 +46,6 @@ export interface TokenServerOptions {
   publicPrefix?: string;
 }
 
-async function run(cmd: string, args: string[]): Promise<void> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
-  if (!out.success) throw new Error(`${cmd} failed: ${new TextDecoder().decode(out.stderr)}`);
-}
-
 const b64url = (b: Uint8Array | string) =>
   (typeof b === "string" ? btoa(b) : btoa(String.fromCharCode(...b)))
     .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
@@ -61,23 +57,7 @@ export async function startTokenServer(
 ): Promise<TokenServer> {
   const keyFile = `${dir}/token-signing.key.pem`;
   const certFile = `${dir}/token-signing.cert.pem`;
-  await run("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-keyout",
-    keyFile,
-    "-out",
-    certFile,
-    "-days",
-    "2",
-    "-subj",
-    "/CN=dtool test token signer",
-  ]);
+  await selfSignedCert(keyFile, certFile, "/CN=dtool test token signer");
   const key = await Deno.readTextFile(keyFile);
   const certPem = await Deno.readTextFile(certFile);
   const x5c = certPem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, "");

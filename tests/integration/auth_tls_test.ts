@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { dtool, dtoolOk } from "../helpers/dtool.ts";
 import { pushOciImage } from "../helpers/images.ts";
-import { makeTestCA, startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { makeTestCA, run, startRegistry, type TestRegistry } from "../helpers/registry.ts";
 import { skopeoInspectRaw } from "../helpers/skopeo.ts";
 
 const USER = "alice";
@@ -350,12 +350,6 @@ Deno.test("a blob redirected to another host is fetched without Authorization", 
   }
 });
 
-async function openssl(args: string[]) {
-  const out = await new Deno.Command("openssl", { args, stdout: "piped", stderr: "piped" })
-    .output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-}
-
 Deno.test("mTLS: a registry that requires a client certificate gets one from --cert-dir", async () => {
   const work = await Deno.makeTempDir();
   const ca = await makeTestCA(`${work}/ca`);
@@ -368,7 +362,7 @@ Deno.test("mTLS: a registry that requires a client certificate gets one from --c
   await Deno.copyFile(ca.caCert, `${certDir}/ca.crt`);
   await Deno.copyFile(ca.caCert, `${caOnly}/ca.crt`);
   await Deno.writeTextFile(`${work}/client.ext`, "extendedKeyUsage=clientAuth\n");
-  await openssl([
+  await run("openssl", [
     "req",
     "-newkey",
     "ec",
@@ -382,7 +376,7 @@ Deno.test("mTLS: a registry that requires a client certificate gets one from --c
     "-subj",
     "/CN=dtool client",
   ]);
-  await openssl([
+  await run("openssl", [
     "x509",
     "-req",
     "-in",

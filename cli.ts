@@ -183,11 +183,21 @@ export async function main(args: string[]): Promise<number> {
   const run = (operation: string, reference: string, action: () => Promise<void>) => {
     pending = action().then(() => 0, async (err) => {
       const { DtoolError } = await import("./lib/errors.ts");
-      const reason = err instanceof Error ? err.message : String(err);
+      const { redactText } = await import("./lib/redact.ts");
+      // One line, whatever the error, with any URL's secrets masked.
+      const reason = redactText(err instanceof Error ? err.message : String(err)).replace(
+        /\s*\n\s*/g,
+        " ",
+      );
       console.error(`dtool: ${operation} ${reference}: ${reason}`);
       return err instanceof DtoolError ? err.exitCode : ExitCode.Failure;
     });
   };
+  if (args.length === 0) {
+    // No command is a usage error: show what there is, and say so in the exit code.
+    program(run).outputHelp({ error: true });
+    return ExitCode.Usage;
+  }
   try {
     await program(run).parseAsync(args, { from: "user" });
   } catch (err) {

@@ -10,6 +10,7 @@
  * @module
  */
 import { computeDigest } from "./digest.ts";
+import { redactText } from "./redact.ts";
 import { DigestMismatchError, DtoolError, NotFoundError, UsageError } from "./errors.ts";
 import type { Descriptor, Index, ParsedManifest } from "./manifest.ts";
 import { parseManifest } from "./manifest.ts";
@@ -117,6 +118,7 @@ export async function copyImage(
 ): Promise<CopyResult> {
   const started = performance.now();
   const emit = (e: ProgressEvent) => opts.onProgress?.(e);
+  opts.signal?.throwIfAborted();
   // One GET names and reads the source root where the resolver can (HEAD + GET otherwise).
   const source = await retrying(src.ref, () => getManifest(src.resolver, src.ref), opts, emit);
   emit({ type: "resolved", source: src.ref, digest: source.digest, mediaType: source.mediaType });
@@ -140,6 +142,7 @@ export async function copyImage(
     mounted: 0,
     retries: 0,
   };
+  opts.signal?.throwIfAborted();
   const pusher = await dst.resolver.pusher(dst.ref);
   if (await destinationNames(dst, root.digest)) {
     result.upToDate = true;
@@ -167,8 +170,10 @@ export async function copyImage(
     (blob, signal) =>
       copyBlob(blob, plainFetcher, pusher, mountFrom, { ...opts, signal }, result, emit),
   );
-  for (const child of plan.children) await pushManifest(pusher, child, undefined, emit);
-  await pushManifest(pusher, root, dst.tag, emit);
+  for (const child of plan.children) {
+    await pushManifest(pusher, child, undefined, emit, opts.signal);
+  }
+  await pushManifest(pusher, root, dst.tag, emit, opts.signal);
   emitDone(emit, result, started);
   return result;
 }
@@ -239,13 +244,12 @@ async function retrying<T>(
     } catch (e) {
       if (opts.signal?.aborted || attempt >= tries || !isRetryable(e)) {
         if (!label) throw e;
-        throw new DtoolError(`${label}: ${(e as Error).message}`, (e as DtoolError).exitCode, {
+        throw new DtoolError(`${label}: ${reasonOf(e)}`, (e as DtoolError).exitCode, {
           cause: e,
         });
       }
-      emit({ type: "retry", digest: what, attempt, reason: (e as Error).message });
-      const delay = (opts.retryDelayMs ?? 250) * 2 ** (attempt - 1);
-      await new Promise((r) => setTimeout(r, Math.min(30_000, delay)));
+      emit({ type: "retry", digest: what, attempt, reason: reasonOf(e) });
+      await sleep((opts.retryDelayMs ?? 250) * 2 ** (attempt - 1), opts.signal);
     }
   }
 }
@@ -262,7 +266,9 @@ async function planCopy(
     return { children: await allChildren(source, fetcher), root: source, rewritten: false };
   }
   const wanted = opts.platforms?.length ? opts.platforms : [hostPlatform()];
-  const chosen = wanted.map((p) => choosePlatform(source.index, p));
+  // A platform the user named must be that platform; the host default may fall back.
+  const strict = Boolean(opts.platforms?.length);
+  const chosen = wanted.map((p) => choosePlatform(source.index, p, { strict }));
   const unique = [...new Map(chosen.map((d) => [d.digest, d])).values()];
   if (wanted.length === 1) {
     return { children: [], root: await fetchManifest(fetcher, unique[0]), rewritten: false };
@@ -291,7 +297,10 @@ async function allChildren(index: ParsedManifest, fetcher: Fetcher): Promise<Par
 }
 
 /**
- * The index entry that best serves a platform, by containerd's rules.
+ * The index entry that best serves a platform, by containerd's rules:
+ * with `strict` (a platform the user named) only that platform, its
+ * normalised equivalents included; without it (the host default) also what
+ * the host can run (arm64 → arm/v8 → arm/v7…, amd64 → 386).
  *
  * @example
  * ```ts
@@ -308,8 +317,12 @@ async function allChildren(index: ParsedManifest, fetcher: Fetcher): Promise<Par
  * console.log(d.platform?.variant); // "v7"
  * ```
  */
-export function choosePlatform(index: Index, wanted: Platform): Descriptor {
-  const matcher = platformMatcher(wanted);
+export function choosePlatform(
+  index: Index,
+  wanted: Platform,
+  options: { strict?: boolean } = {},
+): Descriptor {
+  const matcher = platformMatcher(wanted, options);
   const candidates = index.manifests.filter((d) => d.platform && matcher.match(d.platform));
   candidates.sort((a, b) =>
     matcher.less(a.platform!, b.platform!) ? -1 : matcher.less(b.platform!, a.platform!) ? 1 : 0
@@ -377,7 +390,7 @@ async function copyBlob(
     } catch (e) {
       if (opts.signal?.aborted || attempt >= tries || !isRetryable(e)) {
         throw new DtoolError(
-          `blob ${blob.digest}: ${(e as Error).message}`,
+          reasonOf(e).includes(blob.digest) ? reasonOf(e) : `blob ${blob.digest}: ${reasonOf(e)}`,
           (e as DtoolError).exitCode,
           {
             cause: e,
@@ -385,11 +398,31 @@ async function copyBlob(
         );
       }
       result.retries++;
-      emit({ type: "retry", digest: blob.digest, attempt, reason: (e as Error).message });
-      const delay = (opts.retryDelayMs ?? 250) * 2 ** (attempt - 1);
-      await new Promise((r) => setTimeout(r, Math.min(30_000, delay)));
+      emit({ type: "retry", digest: blob.digest, attempt, reason: reasonOf(e) });
+      await sleep((opts.retryDelayMs ?? 250) * 2 ** (attempt - 1), opts.signal);
     }
   }
+}
+
+/** Waits up to 30 s, or until the signal aborts (then throws its reason). */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener("abort", onAbort);
+      resolve();
+    }, Math.min(30_000, ms));
+    if (signal?.aborted) return onAbort();
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** An error's message, one line, with any URL's secrets masked (signed storage URLs). */
+function reasonOf(e: unknown): string {
+  return redactText(e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, " ");
 }
 
 function isRetryable(e: unknown): boolean {
@@ -463,13 +496,16 @@ async function pushManifest(
   m: ParsedManifest,
   tag: string | undefined,
   emit: ProgressListener,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
+  signal?.throwIfAborted();
   const desc: Descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.raw.byteLength };
-  if (tag === undefined && await pusher.exists(desc)) {
+  if (tag === undefined && await pusher.exists(desc, { signal })) {
     emit({ type: "manifest", digest: m.digest, mediaType: m.mediaType, skipped: true });
     return;
   }
-  const writer = await pusher.push(desc, { tag });
+  signal?.throwIfAborted(); // the last moment a copy can be stopped before the tag moves
+  const writer = await pusher.push(desc, { tag, signal });
   await new Blob([m.raw as BufferSource]).stream().pipeTo(writer.writable);
   await writer.commit();
   emit({ type: "manifest", digest: m.digest, mediaType: m.mediaType, tag });
@@ -486,12 +522,13 @@ async function runPool<T>(
 ): Promise<void> {
   const controller = new AbortController();
   const onAbort = () => controller.abort(outer?.reason);
+  if (outer?.aborted) onAbort();
   outer?.addEventListener("abort", onAbort);
   let failure: unknown;
   const workers = queues.flatMap(({ items, limit }) => {
     let next = 0;
     const worker = async () => {
-      while (next < items.length && failure === undefined) {
+      while (next < items.length && failure === undefined && !controller.signal.aborted) {
         const item = items[next++];
         try {
           await work(item, controller.signal);
@@ -509,4 +546,5 @@ async function runPool<T>(
     outer?.removeEventListener("abort", onAbort);
   }
   if (failure !== undefined) throw failure;
+  outer?.throwIfAborted();
 }

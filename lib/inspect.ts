@@ -79,7 +79,8 @@ async function resolveImage(
 ): Promise<{ top: ParsedManifest; image: ParsedManifest }> {
   const top = await getManifest(resolver, ref);
   if (top.kind === "manifest") return { top, image: top };
-  const chosen = choosePlatform(top.index, platform ?? hostPlatform());
+  // A platform the user named must be that platform; the host default may fall back.
+  const chosen = choosePlatform(top.index, platform ?? hostPlatform(), { strict: !!platform });
   const image = await fetchManifest(await resolver.fetcher(ref), chosen);
   return { top, image };
 }

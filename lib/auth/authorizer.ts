@@ -136,7 +136,8 @@ export class Authorizer {
       }
       res = await this.#send(url, { headers });
     }
-    if (res.status === 401 || res.status === 403) {
+    // 400 is how OAuth2 token endpoints refuse a grant (invalid_grant): also a refusal.
+    if (res.status === 401 || res.status === 403 || (res.status === 400 && creds)) {
       await res.body?.cancel();
       throw new AuthError(
         creds

@@ -7,7 +7,6 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { UsageError } from "../errors.ts";
 import { helperErase, helperStore } from "./credential_helper.ts";
 import { basicAuthorization, type Credentials } from "./credentials.ts";
 import {

@@ -34,6 +34,11 @@ export interface CopyFlags {
 export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags): Promise<void> {
   const src = dockerArgument(srcArg);
   const dest = dockerArgument(destArg);
+  if (dest.docker.tag !== undefined && dest.docker.digest !== undefined) {
+    throw new UsageError(
+      `destination ${destArg} has both a tag and a digest; give one (a tag to write, or a digest to check)`,
+    );
+  }
   if (flags.all && flags.platform?.length) {
     throw new UsageError("--all and --platform cannot be used together");
   }

@@ -5,7 +5,7 @@
  */
 import { authFilePath } from "../auth/credential_store.ts";
 import { removeLogin, storeLogin } from "../auth/login.ts";
-import { AuthError, UsageError } from "../errors.ts";
+import { AuthError, DtoolError, UsageError } from "../errors.ts";
 import { RegistryClient } from "../remotes/docker/http.ts";
 import { debugLine } from "./common.ts";
 
@@ -60,7 +60,7 @@ export async function runLogin(arg: string, flags: LoginFlags): Promise<void> {
     if (res.status === 401 || res.status === 403) {
       throw new AuthError(`login to ${host} refused: invalid username or password`);
     }
-    if (!res.ok) throw new AuthError(`login to ${host} failed: HTTP ${res.status}`);
+    if (!res.ok) throw new DtoolError(`login to ${host} failed: HTTP ${res.status}`);
   } finally {
     await client.close();
   }

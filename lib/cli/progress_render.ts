@@ -107,7 +107,7 @@ function describe(e: ProgressEvent): string | undefined {
     case "blob-done":
       return `Copied blob ${short(e.digest)}`;
     case "retry":
-      return `Retrying blob ${short(e.digest)} after attempt ${e.attempt}: ${e.reason}`;
+      return `Retrying ${short(e.digest)} after attempt ${e.attempt}: ${e.reason}`;
     case "manifest":
       return e.skipped
         ? `Manifest ${short(e.digest)} already at destination`

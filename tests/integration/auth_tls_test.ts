@@ -496,3 +496,61 @@ Deno.test("HTTPS_PROXY, HTTP_PROXY and NO_PROXY are honoured, verified TLS or no
     await Deno.remove(work, { recursive: true });
   }
 });
+
+Deno.test("an upload Location on another host gets no credentials", async () => {
+  const reg = await startRegistry({ htpasswd: { username: USER, password: PASSWORD } });
+  const open = await startRegistry();
+  const basic = `Basic ${btoa(`${USER}:${PASSWORD}`)}`;
+  const seenByOther: (string | null)[] = [];
+  const forward = async (req: Request, auth: string | null) => {
+    const url = new URL(req.url);
+    const headers = new Headers(req.headers);
+    headers.delete("host");
+    if (auth) headers.set("authorization", auth);
+    const res = await fetch(reg.url + url.pathname + url.search, {
+      method: req.method,
+      headers,
+      body: req.body,
+    });
+    return res;
+  };
+  // The upload host: another origin (localhost, not 127.0.0.1), which reaches the registry itself.
+  const other = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    seenByOther.push(req.headers.get("authorization"));
+    const res = await forward(req, basic);
+    return new Response(res.body, { status: res.status, headers: res.headers });
+  });
+  // The registry's front door hands out upload Locations on the other host.
+  const front = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const res = await forward(req, req.headers.get("authorization"));
+    const headers = new Headers(res.headers);
+    const location = headers.get("location");
+    if (location && new URL(req.url).pathname.includes("/blobs/uploads/")) {
+      const u = new URL(location, reg.url);
+      headers.set("location", `http://localhost:${other.addr.port}${u.pathname}${u.search}`);
+    }
+    return new Response(res.body, { status: res.status, headers });
+  });
+  try {
+    const fx = await pushOciImage(open, "loc/app:1", { layers: 2 });
+    await dtoolOk([
+      "copy",
+      "-q",
+      "--dest-creds",
+      `${USER}:${PASSWORD}`,
+      `docker://${fx.ref}`,
+      `docker://127.0.0.1:${front.addr.port}/loc/app:1`,
+    ]);
+    assert.deepEqual(
+      await skopeoInspectRaw(`${reg.host}/loc/app:1`, { creds: `${USER}:${PASSWORD}` }),
+      fx.raw,
+    );
+    assert.equal(seenByOther.length, 3, "config and two layers went to the other host");
+    assert.deepEqual(seenByOther, [null, null, null], "no credentials went with them");
+  } finally {
+    await front.shutdown();
+    await other.shutdown();
+    await reg.stop();
+    await open.stop();
+  }
+});

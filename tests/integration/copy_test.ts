@@ -241,6 +241,39 @@ Deno.test("copy between registries keeps every manifest byte for byte", async (t
   }, t);
 });
 
+Deno.test("an aborted library copy never writes the tag", async (t) => {
+  const src = await startRegistry();
+  const dst = await startRegistry();
+  try {
+    const fx = await pushOciImage(src, "abort/app:1", { layers: 4, layerSize: 1024 * 1024 });
+    const copy = (tag: string, signal: AbortSignal, onProgress?: (e: ProgressEvent) => void) =>
+      copyImage(
+        { resolver: new DockerResolver(), ref: fx.ref },
+        { resolver: new DockerResolver(), ref: `${dst.host}/abort/app:${tag}`, tag },
+        { signal, onProgress, jobs: 1 },
+      );
+    await t.step("aborted before it starts", async () => {
+      const c = new AbortController();
+      c.abort(new Error("stopped by the user"));
+      await assert.rejects(copy("a", c.signal), /stopped by the user/);
+      await assert.rejects(skopeoInspectRaw(`${dst.host}/abort/app:a`));
+    });
+    await t.step("aborted after the first blob arrived", async () => {
+      const c = new AbortController();
+      await assert.rejects(
+        copy("b", c.signal, (e) => {
+          if (e.type === "blob-done") c.abort(new Error("stopped midway"));
+        }),
+        /stopped midway/,
+      );
+      await assert.rejects(skopeoInspectRaw(`${dst.host}/abort/app:b`));
+    });
+  } finally {
+    await src.stop();
+    await dst.stop();
+  }
+});
+
 Deno.test("a copy that fails halfway leaves the destination tag where it was", async () => {
   const src = await startRegistry();
   const dst = await startRegistry();

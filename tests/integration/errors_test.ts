@@ -3,7 +3,7 @@
  * stack trace, no secret — against real registries, htpasswd included.
  */
 import assert from "node:assert/strict";
-import { dtool, dtoolOk } from "../helpers/dtool.ts";
+import { dtool, dtoolOk, sha256 } from "../helpers/dtool.ts";
 import { pushOciImage, pushOciIndex } from "../helpers/images.ts";
 import { freePort, startRegistry } from "../helpers/registry.ts";
 import { skopeoInspectRaw } from "../helpers/skopeo.ts";
@@ -60,6 +60,21 @@ Deno.test("bad input exits 2 with one line naming what was wrong", async (t) => 
     assert.equal(r.code, 2);
     assertOneLineError(r.stderr, /--all and --platform/);
   });
+  await t.step("no command at all shows the help and exits 2", async () => {
+    const r = await dtool([]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /Usage: dtool/);
+    assert.equal(r.stdout, "");
+  });
+  await t.step("a destination with both a tag and a digest", async () => {
+    const r = await dtool([
+      "copy",
+      "docker://a/b:1",
+      `docker://c/d:2@sha256:${"a".repeat(64)}`,
+    ]);
+    assert.equal(r.code, 2);
+    assertOneLineError(r.stderr, /both a tag and a digest/);
+  });
   await t.step("list-tags of a tagged reference", async () => {
     const r = await dtool(["list-tags", "docker://127.0.0.1:1/x:1"]);
     assert.equal(r.code, 2);
@@ -89,6 +104,35 @@ Deno.test("missing images and platforms exit 4", async (t) => {
       assertOneLineError(r.stderr, /no image for platform linux\/s390x \(available: linux\/amd64/);
       await assert.rejects(skopeoInspectRaw(`${dst.host}/plat/app:1`));
     });
+    await t.step(
+      "a named platform is that platform: no fallback to what it could run",
+      async () => {
+        const fx = await pushOciIndex(reg, "strict/app:1", ["linux/386", "linux/arm/v6"]);
+        for (const wanted of ["linux/amd64", "linux/arm/v7", "linux/arm64"]) {
+          const r = await dtool([
+            "copy",
+            "--platform",
+            wanted,
+            `docker://${fx.ref}`,
+            `docker://${dst.host}/strict/app:1`,
+          ]);
+          assert.equal(r.code, 4, `${wanted}: ${r.stderr}`);
+          assertOneLineError(r.stderr, new RegExp(`no image for platform ${wanted}`));
+        }
+        await assert.rejects(skopeoInspectRaw(`${dst.host}/strict/app:1`));
+        // The exact platform, normalised, is found.
+        await dtoolOk([
+          "copy",
+          "-q",
+          "--platform",
+          "linux/arm/v6",
+          `docker://${fx.ref}`,
+          `docker://${dst.host}/strict/app:1`,
+        ]);
+        const arm = fx.children!.find((c) => c.platform === "linux/arm/v6")!;
+        assert.equal(await sha256(await skopeoInspectRaw(`${dst.host}/strict/app:1`)), arm.digest);
+      },
+    );
     await t.step("an unreachable registry exits 1", async () => {
       const port = freePort(); // nothing listens there
       const r = await dtool(["inspect", `docker://127.0.0.1:${port}/x:1`]);

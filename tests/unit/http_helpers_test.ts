@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { redactText } from "../../lib/redact.ts";
 import { formatBytes } from "../../lib/cli/progress_render.ts";
 import { AuthError, DtoolError, ExitCode, NotFoundError } from "../../lib/errors.ts";
 import {
@@ -94,34 +95,55 @@ Deno.test("isLoopbackHost refuses other hosts, including look-alikes", () => {
 // --- redactUrl ---
 
 Deno.test("redactUrl masks token and password query parameters", () => {
-  assert.equal(redactUrl("https://a/t?token=abc&x=1"), "https://a/t?token=***&x=1");
+  assert.equal(redactUrl("https://a/t?token=abc&n=1"), "https://a/t?token=***&n=1");
   assert.equal(
-    redactUrl("https://a/t?x=1&access_token=abc&password=pw"),
-    "https://a/t?x=1&access_token=***&password=***",
+    redactUrl("https://a/t?n=1&access_token=abc&password=pw"),
+    "https://a/t?n=1&access_token=***&password=***",
   );
   assert.equal(redactUrl("https://a/t?refresh_token=r"), "https://a/t?refresh_token=***");
 });
 
-Deno.test("redactUrl masks signed storage URL signatures, case-insensitively", () => {
-  const url = "https://s3.example/blob?X-Amz-Algorithm=AWS4&X-Amz-Signature=deadbeef&sig=abc";
-  const out = redactUrl(url);
-  assert.ok(!out.includes("deadbeef"), out);
-  assert.ok(!out.includes("sig=abc"), out);
-  assert.match(out, /X-Amz-Algorithm=AWS4/);
+Deno.test("redactUrl masks every signed-URL parameter: S3, GCS, CloudFront", () => {
+  const urls = [
+    "https://s3.example/blob?X-Amz-Algorithm=AWS4&X-Amz-Security-Token=tok1&X-Amz-Signature=sig1",
+    "https://storage.example/b?X-Goog-Credential=cred2&X-Goog-Signature=sig2",
+    "https://cdn.example/b?Expires=1&Signature=sig3&Key-Pair-Id=kp3&Policy=pol3",
+  ];
+  for (const url of urls) {
+    const out = redactUrl(url);
+    for (const secret of ["tok1", "sig1", "cred2", "sig2", "sig3", "kp3", "pol3"]) {
+      assert.ok(!out.includes(secret), out);
+    }
+  }
   assert.equal(redactUrl("https://a/?TOKEN=Secret"), "https://a/?TOKEN=***");
 });
 
-Deno.test("redactUrl leaves URLs without secrets unchanged", () => {
+Deno.test("redactUrl masks user info in the URL", () => {
+  assert.equal(redactUrl("https://alice:hunter2@r.example/v2/"), "https://***@r.example/v2/");
+});
+
+Deno.test("redactUrl keeps the parameters that help and carry no secret", () => {
   for (
     const u of [
       "https://r.example/v2/",
       "https://r.example/v2/app/tags/list?n=100&last=token",
       "https://auth.example/token?service=reg&scope=repository:a:pull",
-      "https://r.example/v2/app/blobs/uploads/abc?_state=xyz&mytoken=1",
+      "https://r.example/v2/app/blobs/uploads/?mount=sha256:ab&from=lib/x",
     ]
   ) {
     assert.equal(redactUrl(u), u);
   }
+  assert.equal(
+    redactUrl("https://r.example/v2/app/blobs/uploads/abc?_state=xyz&digest=sha256:1"),
+    "https://r.example/v2/app/blobs/uploads/abc?_state=***&digest=sha256:1",
+  );
+});
+
+Deno.test("redactText masks URLs inside error messages", () => {
+  assert.equal(
+    redactText("error sending request for url (https://s3/b?X-Amz-Signature=f00): reset"),
+    "error sending request for url (https://s3/b?X-Amz-Signature=***): reset",
+  );
 });
 
 // --- responseError ---

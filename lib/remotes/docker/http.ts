@@ -11,7 +11,11 @@ import { parseChallenges } from "../../auth/challenge.ts";
 import type { Credentials } from "../../auth/credentials.ts";
 import { AuthError, DtoolError, NotFoundError } from "../../errors.ts";
 import { insecureFetch } from "./insecure_fetch.ts";
+import { redactText, redactUrl } from "../../redact.ts";
+import { readAll } from "../manifest_source.ts";
 import { tlsMaterialFor } from "./tls.ts";
+
+export { redactUrl };
 
 /** How a {@linkcode RegistryClient} behaves. */
 export interface RegistryClientOptions {
@@ -62,9 +66,15 @@ export interface RegistryRequest {
 }
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+
+/** Where each response finally came from, after redirects. */
+const FINAL_URL = new WeakMap<Response, string>();
+
+function finalOrigin(res: Response): string | undefined {
+  const u = FINAL_URL.get(res);
+  return u ? new URL(u).origin : undefined;
+}
 const MAX_REDIRECTS = 10;
-const SECRET_PARAMS =
-  /([?&](?:token|access_token|refresh_token|password|code|X-Amz-Signature|sig)=)[^&]*/gi;
 
 /**
  * Maps a reference domain to the host that serves its API.
@@ -95,19 +105,6 @@ export function isLoopbackHost(hostName: string): boolean {
   return name === "localhost" || name === "::1" || /^127\.\d+\.\d+\.\d+$/.test(name);
 }
 
-/**
- * Replaces secret query parameters in a URL with `***` for tracing.
- *
- * @example
- * ```ts
- * import { redactUrl } from "./http.ts";
- * console.log(redactUrl("https://a/t?token=abc&x=1")); // "https://a/t?token=***&x=1"
- * ```
- */
-export function redactUrl(url: string): string {
-  return url.replace(SECRET_PARAMS, "$1***");
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
@@ -123,7 +120,7 @@ function errorText(err: unknown): string {
   const e = err as Error;
   const cause = e?.cause instanceof Error ? e.cause.message : "";
   const msg = cause || e?.message || String(err);
-  return msg.replace(/^error sending request for url \([^)]*\): /, "");
+  return redactText(msg.replace(/^error sending request for url \([^)]*\): /, ""));
 }
 
 /**
@@ -153,7 +150,7 @@ export class RegistryClient {
     this.#opts = opts;
     this.authorizer = new Authorizer({
       credentials: (host) => opts.credentials?.(host) ?? Promise.resolve(undefined),
-      send: (url, init) => this.#send(url, init),
+      send: (url, init) => this.#sendWithRetry(url, init),
     });
   }
 
@@ -208,11 +205,19 @@ export class RegistryClient {
     const host = apiHost(req.host);
     const base = await this.endpoint(host);
     const url = req.url ? new URL(req.url, base).href : base + req.path;
+    const target = new URL(url);
+    const own = new URL(base).origin === target.origin;
+    const mayDowngrade = (this.#opts.insecure?.(host) ?? false) || isLoopbackHost(target.host);
+    if (!own && target.protocol === "http:" && base.startsWith("https:") && !mayDowngrade) {
+      // An upload Location or page link must not downgrade a TLS registry to plain HTTP.
+      throw new DtoolError(`registry ${host} sent a plain HTTP URL (${redactUrl(url)})`);
+    }
     const replayable = !(req.body instanceof ReadableStream);
     let renewed = false;
     for (;;) {
       const headers: Record<string, string> = { ...req.headers };
-      const auth = await this.authorizer.authorize(host, req.scope);
+      // Credentials go to the registry's own origin only, never to a Location elsewhere.
+      const auth = own ? await this.authorizer.authorize(host, req.scope) : undefined;
       if (auth) headers.authorization = auth;
       const init: RequestInit & { duplex?: string } = {
         method: req.method ?? "GET",
@@ -224,7 +229,9 @@ export class RegistryClient {
       const res = replayable && req.idempotent !== false
         ? await this.#sendWithRetry(url, init)
         : await this.#sendFollowing(url, init);
-      if (res.status === 401 && !renewed && replayable) {
+      if (
+        res.status === 401 && !renewed && replayable && own && finalOrigin(res) === target.origin
+      ) {
         const challenges = parseChallenges(res.headers.get("www-authenticate"));
         if (challenges.length > 0) this.authorizer.setChallenges(host, challenges);
         this.authorizer.invalidate(host, req.scope ?? "");
@@ -258,17 +265,20 @@ export class RegistryClient {
 
   async #sendFollowing(url: string, init: RequestInit): Promise<Response> {
     let current = url;
-    const origin = new URL(url).host;
+    const origin = new URL(url).origin;
     let headers = new Headers(init.headers);
     for (let hop = 0;; hop++) {
       const res = await this.#send(current, { ...init, headers, redirect: "manual" });
       const location = res.headers.get("location");
-      if (![301, 302, 303, 307, 308].includes(res.status) || !location) return res;
+      if (![301, 302, 303, 307, 308].includes(res.status) || !location) {
+        FINAL_URL.set(res, current);
+        return res;
+      }
       if (hop >= MAX_REDIRECTS) throw new DtoolError(`too many redirects from ${redactUrl(url)}`);
       await res.body?.cancel();
       current = new URL(location, current).href;
-      if (new URL(current).host !== origin) {
-        // Never hand credentials to another host (blob storage, a CDN).
+      if (new URL(current).origin !== origin) {
+        // Never hand credentials to another origin (blob storage, a CDN, plain HTTP).
         headers = new Headers(headers);
         headers.delete("authorization");
       }
@@ -303,7 +313,9 @@ export class RegistryClient {
     const method = init.method ?? "GET";
     try {
       const u = new URL(url);
-      const timeoutMs = this.#opts.readTimeoutMs ?? 60_000;
+      // Headers are due within the read timeout after the body is sent: allow 256 KiB/s for it.
+      const bodyBytes = init.body instanceof Uint8Array ? init.body.byteLength : 0;
+      const timeoutMs = (this.#opts.readTimeoutMs ?? 60_000) + Math.ceil(bodyBytes / 256);
       const deadline = new AbortController();
       const timer = init.body instanceof ReadableStream ? undefined : setTimeout(
         () => deadline.abort(new DtoolError(`no response within ${timeoutMs}ms`)),
@@ -376,7 +388,9 @@ function retryAfterMs(value: string | null): number | undefined {
 export async function responseError(res: Response, what: string): Promise<DtoolError> {
   let detail = "";
   try {
-    const body = await res.json() as { errors?: { code?: string; message?: string }[] };
+    // An error body is small; a server sending more gets read no further.
+    const text = new TextDecoder().decode(await readAll(res.body!, 64 * 1024));
+    const body = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
     detail = (body.errors ?? [])
       .map((e) => [e.code?.toLowerCase().replaceAll("_", " "), e.message].filter(Boolean)[0])
       .filter(Boolean).join("; ");

@@ -10,7 +10,7 @@
 import { request as httpsRequest } from "node:https";
 import { type IncomingMessage, request as httpRequest } from "node:http";
 import type { Socket } from "node:net";
-import { Readable } from "node:stream";
+import { pipeline, Readable } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
 
 const agentOptions = { rejectUnauthorized: false, keepAlive: true };
@@ -63,16 +63,9 @@ export async function insecureFetch(url: string, init: RequestInit = {}): Promis
       resolve(new Response(stream, { status, statusText: res.statusMessage, headers: out }));
     });
     if (body instanceof ReadableStream) {
-      (async () => {
-        try {
-          for await (const chunk of body as ReadableStream<Uint8Array>) {
-            if (!req.write(chunk)) await new Promise((r) => req.once("drain", r));
-          }
-          req.end();
-        } catch (e) {
-          req.destroy(e as Error);
-        }
-      })();
+      // pipeline ends both sides on any failure: a refused upload cancels the source, and a
+      // failed source aborts the request (a hand-written pump can wait for "drain" forever).
+      pipeline(Readable.fromWeb(body as ReadableStream<Uint8Array>), req, () => {});
     } else {
       if (body !== undefined && body !== null) req.write(body as Uint8Array | string);
       req.end();

@@ -6,7 +6,7 @@
  * @module
  */
 import { computeDigest, parseDigest } from "../../digest.ts";
-import { DigestMismatchError, DtoolError } from "../../errors.ts";
+import { DigestMismatchError, DtoolError, NotFoundError } from "../../errors.ts";
 import { type Descriptor, MAX_MANIFEST_BYTES } from "../../manifest.ts";
 import { isIndexMediaType, isManifestMediaType } from "../../media_types.ts";
 import type { ContentWriter, Pusher, PushOptions } from "../remotes.ts";
@@ -123,7 +123,10 @@ export class DockerPusher implements Pusher {
       await res.body?.cancel();
       const location = res.headers.get("location") ?? undefined;
       if (res.status !== 202 || !location) {
-        throw await responseError(res, `upload of ${desc.digest}`);
+        throw await responseError(
+          res,
+          `upload of ${desc.digest} to ${this.host}/${this.repository}`,
+        );
       }
       session = { location, minChunk: minChunkOf(res) };
     }
@@ -146,7 +149,10 @@ export class DockerPusher implements Pusher {
         body,
         scope: this.#scope(),
         signal: options.signal,
-      }).then((res) => this.#checkCommitted(res, desc));
+      }).then((res) => this.#checkCommitted(res, desc)).catch(async (e) => {
+        await this.#cancelUpload(location);
+        throw e;
+      });
       done.catch(() => {}); // reported by commit() or consume()
       return done;
     };
@@ -165,8 +171,26 @@ export class DockerPusher implements Pusher {
     };
   }
 
+  /** Ends an upload session that failed, so the registry need not keep it until its purge. */
+  async #cancelUpload(location: string): Promise<void> {
+    try {
+      const res = await this.#client.request({
+        host: this.host,
+        method: "DELETE",
+        url: location,
+        scope: this.#scope(),
+        idempotent: false,
+      });
+      await res.body?.cancel();
+    } catch {
+      // Best effort: the registry purges abandoned uploads by itself.
+    }
+  }
+
   async #checkCommitted(res: Response, desc: Descriptor): Promise<void> {
-    if (res.status !== 201) throw await responseError(res, `upload of ${desc.digest}`);
+    if (res.status !== 201) {
+      throw await responseError(res, `upload of ${desc.digest} to ${this.host}/${this.repository}`);
+    }
     await res.body?.cancel();
     const echoed = res.headers.get("docker-content-digest");
     if (echoed && echoed !== desc.digest) {
@@ -229,14 +253,23 @@ export class DockerPusher implements Pusher {
             scope: this.#scope(),
             signal: options.signal,
           });
-          await this.#checkCommitted(res, desc);
+          try {
+            await this.#checkCommitted(res, desc);
+          } catch (e) {
+            // A retried PUT whose first try committed finds no session: the blob is there.
+            if (!(e instanceof NotFoundError && await this.exists(desc))) throw e;
+          }
           settle();
         } catch (e) {
+          await this.#cancelUpload(location);
           settle(e);
           throw e;
         }
       },
-      abort: (reason) => settle(reason ?? new DtoolError(`upload of ${desc.digest} aborted`)),
+      abort: async (reason) => {
+        await this.#cancelUpload(location);
+        settle(reason ?? new DtoolError(`upload of ${desc.digest} aborted`));
+      },
     });
     return { writable, commit: () => done };
   }
@@ -273,7 +306,10 @@ export class DockerPusher implements Pusher {
           await res.body?.cancel();
           return { location: res.headers.get("location") ?? loc, offset: at + pending.byteLength };
         }
-        failure = await responseError(res, `upload of ${desc.digest} at byte ${at}`);
+        failure = await responseError(
+          res,
+          `upload of ${desc.digest} to ${this.host}/${this.repository} at byte ${at}`,
+        );
         if (![408, 416, 429, 500, 502, 503, 504].includes(res.status)) throw failure;
       } catch (e) {
         if (signal?.aborted || failure === e) throw e;

@@ -7,7 +7,8 @@
  */
 import { computeDigest, parseDigest } from "../../digest.ts";
 import { DigestMismatchError, NotFoundError } from "../../errors.ts";
-import { type ParsedManifest, parseManifest } from "../../manifest.ts";
+import { MAX_MANIFEST_BYTES, type ParsedManifest, parseManifest } from "../../manifest.ts";
+import { readAll } from "../manifest_source.ts";
 import { MANIFEST_ACCEPT } from "../../media_types.ts";
 import { type DockerReference, parseDockerReference } from "../../reference.ts";
 import type { Fetcher, Pusher, Resolved, Resolver, TagLister } from "../remotes.ts";
@@ -119,7 +120,8 @@ export class DockerResolver implements Resolver, TagLister {
       throw new NotFoundError(`manifest unknown: ${r.toString()}`);
     }
     if (!res.ok) throw await responseError(res, `manifest ${r.toString()}`);
-    const raw = new Uint8Array(await res.arrayBuffer());
+    // Bounded: a registry cannot make dtool hold more than a manifest's maximum.
+    const raw = await readAll(res.body!, MAX_MANIFEST_BYTES);
     const expected = r.digest ?? res.headers.get("docker-content-digest");
     if (expected) {
       const actual = computeDigest(raw, parseDigest(expected).algorithm);

@@ -6,9 +6,12 @@
  */
 import { DtoolError, NotFoundError } from "../../errors.ts";
 import type { DockerReference } from "../../reference.ts";
+import { readAll } from "../manifest_source.ts";
 import { type RegistryClient, responseError } from "./http.ts";
 
 const MAX_PAGES = 10_000;
+/** A page of tags is a JSON list of names; 16 MiB is far beyond any registry's page. */
+const MAX_PAGE_BYTES = 16 * 1024 * 1024;
 
 /**
  * The URL of the next page from a `Link` header, if any.
@@ -55,7 +58,8 @@ export async function listTags(client: RegistryClient, ref: DockerReference): Pr
       throw new NotFoundError(`repository ${ref.name} not found`);
     }
     if (!res.ok) throw await responseError(res, `tags of ${ref.name}`);
-    const body = await res.json() as { tags?: string[] | null };
+    const bytes = await readAll(res.body!, MAX_PAGE_BYTES);
+    const body = JSON.parse(new TextDecoder().decode(bytes)) as { tags?: string[] | null };
     tags.push(...(body.tags ?? []));
     next = nextLink(res.headers.get("link"));
   }

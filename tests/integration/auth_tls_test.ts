@@ -3,13 +3,32 @@
  * htpasswd registry served over TLS with the suite's own CA.
  */
 import assert from "node:assert/strict";
-import { dtool, dtoolOk } from "../helpers/dtool.ts";
+import { dtool as runDtool, type DtoolRun } from "../helpers/dtool.ts";
 import { pushOciImage } from "../helpers/images.ts";
 import { makeTestCA, run, startRegistry, type TestRegistry } from "../helpers/registry.ts";
 import { skopeoInspectRaw } from "../helpers/skopeo.ts";
 
 const USER = "alice";
 const PASSWORD = "tls-Pass-8812";
+
+/**
+ * Every dtool run in this file traces HTTP (`--debug`), and its stderr must
+ * hold neither the password nor the Basic value made of it.
+ */
+async function dtool(args: string[], opts: { env?: Record<string, string> } = {}) {
+  const traced = args[0] === "logout" ? args : [args[0], "--debug", ...args.slice(1)];
+  const r = await runDtool(traced, opts);
+  for (const secret of [PASSWORD, btoa(`${USER}:${PASSWORD}`)]) {
+    assert.ok(!r.stderr.includes(secret), `a secret reached stderr of dtool ${args.join(" ")}`);
+  }
+  return r;
+}
+
+async function dtoolOk(args: string[], opts: { env?: Record<string, string> } = {}) {
+  const r: DtoolRun = await dtool(args, opts);
+  if (r.code !== 0) throw new Error(`dtool ${args.join(" ")} exited ${r.code}:\n${r.stderr}`);
+  return r;
+}
 
 /** A credential helper script that answers for one server URL and logs its calls. */
 async function writeHelper(dir: string, name: string, serverUrl: string): Promise<string> {

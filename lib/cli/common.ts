@@ -8,6 +8,7 @@ import type { Credentials } from "../auth/credentials.ts";
 import { parseCredentials } from "../auth/credentials.ts";
 import { credentialLookup } from "../auth/credential_store.ts";
 import { UsageError } from "../errors.ts";
+import type { RegistryClient } from "../remotes/docker/http.ts";
 import { DockerResolver } from "../remotes/docker/resolver.ts";
 import { type DockerReference, type ImageReference, parseImageReference } from "../reference.ts";
 import { InvalidArgumentError } from "./deps.ts";
@@ -86,6 +87,8 @@ export interface EndSettings {
   uploadChunkSize?: number;
   /** Source repository on the same registry, for mounts. */
   mountFrom?: string;
+  /** Share this HTTP client (and its endpoint and token caches). */
+  client?: RegistryClient;
 }
 
 /** A resolver with credentials from the flag, a credential helper or the config file. */
@@ -108,6 +111,7 @@ export async function makeResolver(s: EndSettings): Promise<DockerResolver> {
     forPush: s.forPush,
     uploadChunkSize: s.uploadChunkSize,
     mountFrom: s.mountFrom,
+    client: s.client,
   });
 }
 

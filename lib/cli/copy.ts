@@ -60,7 +60,13 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
     retryTimes: flags.retryTimes,
     retryDelayMs: flags.retryDelay,
   });
+  // Both ends on one registry with the same settings share one client: one ping, one pool of
+  // connections, and the source's token cache.
+  const sameRegistry = src.docker.domain === dest.docker.domain &&
+    flags.srcCreds === flags.destCreds && flags.srcTlsVerify === flags.destTlsVerify &&
+    flags.srcCertDir === flags.destCertDir;
   const destResolver = await makeResolver({
+    client: sameRegistry ? srcResolver.client : undefined,
     creds: flags.destCreds,
     credsFlag: "--dest-creds",
     authfile: flags.authfile,
@@ -94,8 +100,10 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
     renderer.close();
     if (debug) {
       debugLine(
-        `${srcResolver.client.requests + destResolver.client.requests} HTTP requests ` +
-          `(source ${srcResolver.client.requests}, destination ${destResolver.client.requests})`,
+        sameRegistry
+          ? `${srcResolver.client.requests} HTTP requests`
+          : `${srcResolver.client.requests + destResolver.client.requests} HTTP requests ` +
+            `(source ${srcResolver.client.requests}, destination ${destResolver.client.requests})`,
       );
     }
   }

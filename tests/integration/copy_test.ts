@@ -216,12 +216,17 @@ Deno.test("copy between registries keeps every manifest byte for byte", async (t
       const r = await dtoolOk([
         "copy",
         "--progress=json",
+        "--debug",
         `docker://${fx.ref}`,
         `docker://${src.host}/mount/b:1`,
       ]);
       const events = jsonEvents(r.stderr);
       const mounted = events.filter((e) => e.type === "blob-skip" && e.reason === "mounted");
       assert.equal(mounted.length, 3);
+      const pings = r.stderr.split("\n").filter((l) =>
+        l.includes(`GET http://${src.host}/v2/ 200`)
+      );
+      assert.equal(pings.length, 1, "one /v2/ ping for both ends of the copy");
       assert.deepEqual(await skopeoInspectRaw(`${src.host}/mount/b:1`), fx.raw);
     });
 

@@ -16,6 +16,22 @@ import {
 import { ExitCode } from "./lib/errors.ts";
 import { VERSION } from "./lib/version.ts";
 
+// Options several commands share, made once.
+const authfileOption = () =>
+  new Option("--authfile <file>", "credentials file instead of Docker's config.json");
+const certDirOption = () =>
+  new Option(
+    "--cert-dir <dir>",
+    "CA (*.crt) and client certificate (*.cert, *.key) for the registry",
+  );
+const credsOption = () => new Option("--creds <user:password>", "credentials for the registry");
+const debugOption = () => new Option("--debug", "trace HTTP requests on stderr (secrets masked)");
+const tlsVerifyOption = <F extends string>(flag: F, what: string) =>
+  [
+    `${flag} [bool]` as `${F} [bool]`,
+    `verify TLS of ${what} (false also allows plain HTTP)`,
+  ] as const;
+
 /** Builds the command tree; `run` receives each action so errors stay in one place. */
 function program(run: (operation: string, reference: string, action: () => Promise<void>) => void) {
   const root = new Command("dtool")
@@ -39,7 +55,7 @@ function program(run: (operation: string, reference: string, action: () => Promi
     )
     .option("--src-creds <user:password>", "credentials for the source registry")
     .option("--dest-creds <user:password>", "credentials for the destination registry")
-    .option("--authfile <file>", "credentials file instead of Docker's config.json")
+    .addOption(authfileOption())
     .option(
       "--src-cert-dir <dir>",
       "CA (*.crt) and client certificate (*.cert, *.key) for the source",
@@ -48,18 +64,8 @@ function program(run: (operation: string, reference: string, action: () => Promi
       "--dest-cert-dir <dir>",
       "CA (*.crt) and client certificate (*.cert, *.key) for the destination",
     )
-    .option(
-      "--src-tls-verify [bool]",
-      "verify TLS of the source registry (false also allows plain HTTP)",
-      parseBool,
-      true,
-    )
-    .option(
-      "--dest-tls-verify [bool]",
-      "verify TLS of the destination registry (false also allows plain HTTP)",
-      parseBool,
-      true,
-    )
+    .option(...tlsVerifyOption("--src-tls-verify", "the source registry"), parseBool, true)
+    .option(...tlsVerifyOption("--dest-tls-verify", "the destination registry"), parseBool, true)
     .option("--digestfile <file>", "write the digest of the copied manifest to this file")
     .option("-q, --quiet", "print no progress")
     .option("--jobs <n>", "blobs copied at once (default 6)", parsePositiveInt)
@@ -82,7 +88,7 @@ function program(run: (operation: string, reference: string, action: () => Promi
       new Option("--progress <mode>", "progress output").choices(["auto", "tty", "plain", "json"])
         .default("auto"),
     )
-    .option("--debug", "trace HTTP requests on stderr (secrets masked)")
+    .addOption(debugOption())
     .action((src, dest, flags) =>
       run("copy", src, async () => (await import("./lib/cli/copy.ts")).runCopy(src, dest, flags))
     );
@@ -93,20 +99,12 @@ function program(run: (operation: string, reference: string, action: () => Promi
     .option("--raw", "print the manifest bytes exactly as served")
     .option("--config", "print the image config bytes exactly as stored")
     .option("--platform <os/arch[/variant]>", "platform to choose from an index")
-    .option("--creds <user:password>", "credentials for the registry")
-    .option("--authfile <file>", "credentials file instead of Docker's config.json")
-    .option(
-      "--cert-dir <dir>",
-      "CA (*.crt) and client certificate (*.cert, *.key) for the registry",
-    )
-    .option(
-      "--tls-verify [bool]",
-      "verify TLS of the registry (false also allows plain HTTP)",
-      parseBool,
-      true,
-    )
+    .addOption(credsOption())
+    .addOption(authfileOption())
+    .addOption(certDirOption())
+    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
     .option("--no-tags", "do not list the repository's tags")
-    .option("--debug", "trace HTTP requests on stderr (secrets masked)")
+    .addOption(debugOption())
     .action((ref, flags) =>
       run("inspect", ref, async () => (await import("./lib/cli/inspect.ts")).runInspect(ref, flags))
     );
@@ -114,19 +112,11 @@ function program(run: (operation: string, reference: string, action: () => Promi
   root.command("list-tags")
     .description("List every tag of a repository.")
     .argument("<repo>", "repository, e.g. docker://registry.example/app")
-    .option("--creds <user:password>", "credentials for the registry")
-    .option("--authfile <file>", "credentials file instead of Docker's config.json")
-    .option(
-      "--cert-dir <dir>",
-      "CA (*.crt) and client certificate (*.cert, *.key) for the registry",
-    )
-    .option(
-      "--tls-verify [bool]",
-      "verify TLS of the registry (false also allows plain HTTP)",
-      parseBool,
-      true,
-    )
-    .option("--debug", "trace HTTP requests on stderr (secrets masked)")
+    .addOption(credsOption())
+    .addOption(authfileOption())
+    .addOption(certDirOption())
+    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
+    .addOption(debugOption())
     .action((repo, flags) =>
       run(
         "list-tags",
@@ -143,18 +133,10 @@ function program(run: (operation: string, reference: string, action: () => Promi
       "password (visible to other processes; prefer --password-stdin)",
     )
     .option("--password-stdin", "read the password from standard input")
-    .option("--authfile <file>", "credentials file instead of Docker's config.json")
-    .option(
-      "--cert-dir <dir>",
-      "CA (*.crt) and client certificate (*.cert, *.key) for the registry",
-    )
-    .option(
-      "--tls-verify [bool]",
-      "verify TLS of the registry (false also allows plain HTTP)",
-      parseBool,
-      true,
-    )
-    .option("--debug", "trace HTTP requests on stderr (secrets masked)")
+    .addOption(authfileOption())
+    .addOption(certDirOption())
+    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
+    .addOption(debugOption())
     .action((registry, flags) =>
       run(
         "login",
@@ -166,7 +148,7 @@ function program(run: (operation: string, reference: string, action: () => Promi
   root.command("logout")
     .description("Remove stored credentials for a registry.")
     .argument("<registry>", "registry host")
-    .option("--authfile <file>", "credentials file instead of Docker's config.json")
+    .addOption(authfileOption())
     .action((registry, flags) =>
       run(
         "logout",

@@ -159,6 +159,17 @@ Deno.test("credentials and TLS: every source of credentials, verified TLS", asyn
       assert.deepEqual(r.stdoutBytes, fx.raw);
     });
 
+    await t.step("REGISTRY_AUTH_FILE serves as --authfile", async () => {
+      const r = await dtoolOk([
+        "inspect",
+        "--raw",
+        "--cert-dir",
+        certDir,
+        `docker://${reg.host}/flags/app:1`,
+      ], { env: env({ REGISTRY_AUTH_FILE: `${work}/auth.json` }) });
+      assert.deepEqual(r.stdoutBytes, fx.raw);
+    });
+
     await t.step("credHelpers entry runs docker-credential-<name> get", async () => {
       const log = await writeHelper(bin, "dtooltest", reg.host);
       const cfg = `${work}/helpers`;

@@ -103,6 +103,31 @@ Deno.test("chunked uploads: PATCH per chunk, resumed after a failed chunk, throu
         assert.equal(statusChecks.length, 1, "one upload status query");
         assert.deepEqual(await skopeoInspectRaw(`${dst.host}/resumed/app:1`), fx.raw);
       });
+      await t.step("a registry that answers a mount with 202 gets a normal upload", async () => {
+        // The proxy sits in front of the destination registry; the copy stays inside it.
+        await dtoolOk(["copy", "-q", `docker://${fx.ref}`, `docker://${dst.host}/mnt/a:1`]);
+        proxy.setSchedule({
+          rules: [{
+            match: (req) => req.method === "POST" && new URL(req.url).searchParams.has("mount"),
+            fault: { kind: "status", status: 202 },
+          }],
+        });
+        const r = await dtoolOk([
+          "copy",
+          "--progress=json",
+          `docker://${proxy.host}/mnt/a:1`,
+          `docker://${proxy.host}/mnt/b:1`,
+        ]);
+        const refused = proxy.log.filter((e) =>
+          e.faults.some((f) => f.kind === "status" && f.status === 202)
+        );
+        assert.equal(refused.length, 3, "every mount was refused");
+        assert.equal(
+          r.stderr.split("\n").filter((l) => l.includes('"type":"blob-done"')).length,
+          3,
+        );
+        assert.deepEqual(await skopeoInspectRaw(`${dst.host}/mnt/b:1`), fx.raw);
+      });
     } finally {
       await proxy.stop();
     }

@@ -6,13 +6,7 @@
  * @module
  */
 import { Command, CommanderError, Option } from "./lib/cli/deps.ts";
-import {
-  collect,
-  parseBool,
-  parseDuration,
-  parsePositiveInt,
-  parseSize,
-} from "./lib/cli/common.ts";
+import { collect, parseBool, parseDuration, parsePositiveInt, parseSize } from "./lib/cli/flags.ts";
 import { ExitCode } from "./lib/errors.ts";
 import { VERSION } from "./lib/version.ts";
 

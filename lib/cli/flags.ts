@@ -1,0 +1,52 @@
+/**
+ * Parsers of flag values. Kept apart from the rest of the CLI so that
+ * `dtool --help` and `--version` load nothing of the engine.
+ *
+ * @module
+ */
+import { InvalidArgumentError } from "./deps.ts";
+
+/** Parses skopeo-style booleans: `--tls-verify=false`. */
+export function parseBool(value: string): boolean {
+  const v = value.toLowerCase();
+  if (["true", "1", "yes"].includes(v)) return true;
+  if (["false", "0", "no"].includes(v)) return false;
+  throw new InvalidArgumentError(`expected true or false, got ${JSON.stringify(value)}`);
+}
+
+/** Parses a positive whole number flag. */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new InvalidArgumentError(`expected a whole number, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Parses a duration such as `500ms`, `2s` or `1m` (a bare number is seconds) into milliseconds. */
+export function parseDuration(value: string): number {
+  const m = value.trim().match(/^(\d+(?:\.\d+)?)(ms|s|m)?$/);
+  if (!m) {
+    throw new InvalidArgumentError(
+      `expected a duration like 500ms or 2s, got ${JSON.stringify(value)}`,
+    );
+  }
+  const n = Number(m[1]);
+  return Math.round(m[2] === "ms" ? n : m[2] === "m" ? n * 60_000 : n * 1000);
+}
+
+/** Parses a size such as `512KiB`, `5MiB`, `5M` or `1048576` into bytes. */
+export function parseSize(value: string): number {
+  const m = value.trim().match(/^(\d+)\s*([KMG]i?B?|B)?$/i);
+  if (!m) throw new InvalidArgumentError(`expected a size like 5MiB, got ${JSON.stringify(value)}`);
+  const unit = (m[2] ?? "").toUpperCase()[0];
+  const factor = unit === "K" ? 1024 : unit === "M" ? 1024 ** 2 : unit === "G" ? 1024 ** 3 : 1;
+  const n = Number(m[1]) * factor;
+  if (n <= 0) throw new InvalidArgumentError("size must be more than 0");
+  return n;
+}
+
+/** Accumulates a repeatable flag. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}

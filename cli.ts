@@ -62,7 +62,11 @@ function program(run: (operation: string, reference: string, action: () => Promi
     .option(...tlsVerifyOption("--dest-tls-verify", "the destination registry"), parseBool, true)
     .option("--digestfile <file>", "write the digest of the copied manifest to this file")
     .option("-q, --quiet", "print no progress")
-    .option("--jobs <n>", "blobs copied at once (default 6)", parsePositiveInt)
+    .option(
+      "--jobs <n>",
+      "blobs copied at once, and so requests in flight to each registry (default 12)",
+      parsePositiveInt,
+    )
     .option(
       "--retry-times <n>",
       "times a failed request or blob is tried again (default 3)",

@@ -46,7 +46,7 @@ export interface CopyOptions {
   all?: boolean;
   /** Platforms to choose from an index (default: the host's). */
   platforms?: Platform[];
-  /** Blobs moved at once (default 6). */
+  /** Blobs moved at once, and so requests in flight to each registry (default 12). */
   jobs?: number;
   /** Times one blob transfer is tried again after a failure (default 3). */
   retryTimes?: number;
@@ -90,11 +90,13 @@ interface Planned {
   rewritten: boolean;
 }
 
-const DEFAULT_JOBS = 6;
-/** Blobs under this size are latency-bound (configs, tiny layers). */
-const SMALL_BLOB = 1024 * 1024;
-/** How many times `jobs` small blobs may be in flight (measured: 60 × 10 KiB, 0.96 s → 0.85 s). */
-const SMALL_BLOB_LANES = 3;
+/**
+ * Blobs in flight; each has at most one request open to each registry, so
+ * this is also the limit on a registry's requests in flight. Measured on 2
+ * cores (median of 3): 8 x 64 MiB 3.15 s at 6, 3.10 s at 12, 3.20 s at 16;
+ * 60 x 10 KiB 1.08 s at 6, 0.97 s at 12, 0.93 s at 16.
+ */
+const DEFAULT_JOBS = 12;
 
 /**
  * Copies an image, or an index and its images, from one place to another.
@@ -159,13 +161,9 @@ export async function copyImage(
     manifests: plan.children.length + 1,
   });
   const mountFrom = mountSource(plainFetcher, pusher);
-  // Small blobs cost round trips, not bandwidth: they get more lanes than large ones.
-  const jobs = opts.jobs ?? DEFAULT_JOBS;
   await runPool(
-    [
-      { items: blobs.filter((b) => b.size >= SMALL_BLOB), limit: jobs },
-      { items: blobs.filter((b) => b.size < SMALL_BLOB), limit: jobs * SMALL_BLOB_LANES },
-    ],
+    blobs,
+    opts.jobs ?? DEFAULT_JOBS,
     opts.signal,
     (blob, signal) =>
       copyBlob(blob, plainFetcher, pusher, mountFrom, { ...opts, signal }, result, emit),
@@ -511,12 +509,10 @@ async function pushManifest(
   emit({ type: "manifest", digest: m.digest, mediaType: m.mediaType, tag });
 }
 
-/**
- * Runs `work` over several queues at once, each with its own limit on items
- * in flight; the first failure aborts the rest.
- */
+/** Runs `work` over `items`, at most `limit` at once; the first failure aborts the rest. */
 async function runPool<T>(
-  queues: { items: T[]; limit: number }[],
+  items: T[],
+  limit: number,
   outer: AbortSignal | undefined,
   work: (item: T, signal: AbortSignal) => Promise<void>,
 ): Promise<void> {
@@ -524,24 +520,21 @@ async function runPool<T>(
   const onAbort = () => controller.abort(outer?.reason);
   if (outer?.aborted) onAbort();
   outer?.addEventListener("abort", onAbort);
+  let next = 0;
   let failure: unknown;
-  const workers = queues.flatMap(({ items, limit }) => {
-    let next = 0;
-    const worker = async () => {
-      while (next < items.length && failure === undefined && !controller.signal.aborted) {
-        const item = items[next++];
-        try {
-          await work(item, controller.signal);
-        } catch (e) {
-          if (failure === undefined) failure = e;
-          controller.abort(e);
-        }
+  const worker = async () => {
+    while (next < items.length && failure === undefined && !controller.signal.aborted) {
+      const item = items[next++];
+      try {
+        await work(item, controller.signal);
+      } catch (e) {
+        if (failure === undefined) failure = e;
+        controller.abort(e);
       }
-    };
-    return Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker);
-  });
+    }
+  };
   try {
-    await Promise.all(workers);
+    await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
   } finally {
     outer?.removeEventListener("abort", onAbort);
   }

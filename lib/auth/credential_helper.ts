@@ -40,7 +40,10 @@ async function run(name: string, verb: string, input: string): Promise<string> {
   }
   const stdout = new TextDecoder().decode(out.stdout).trim();
   if (!out.success) {
-    const said = (stdout || new TextDecoder().decode(out.stderr).trim()).split("\n")[0];
+    // Helpers print "credentials not found…" on stdout; anything else they say is cut short
+    // and never taken from a JSON answer, which could hold a secret.
+    const text = stdout.startsWith("{") ? "" : stdout;
+    const said = (text || new TextDecoder().decode(out.stderr).trim()).split("\n")[0].slice(0, 200);
     if (/credentials not found/i.test(said)) {
       throw new CredentialHelperError(`${program} has no credentials for this registry`);
     }

@@ -62,11 +62,14 @@ export async function credentialLookup(
   const lookup = async (host: string): Promise<Credentials | undefined> => {
     const helper = helperFor(config, host);
     if (helper) {
+      // A configured helper owns the registry's credentials, as in the docker CLI: when it
+      // has none (or cannot run), say so and go on anonymously.
       try {
         return await helperGet(helper, serverUrlFor(host));
       } catch (e) {
         if (!(e instanceof CredentialHelperError)) throw e;
-        opts.warn?.(`${e.message}; going on without it`);
+        opts.warn?.(`${e.message}; going on without credentials`);
+        return undefined;
       }
     }
     return credentialsFromConfig(config, host);

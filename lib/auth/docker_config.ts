@@ -62,10 +62,44 @@ export function dockerConfigPath(): string {
  */
 export async function readDockerConfig(path: string = dockerConfigPath()): Promise<DockerConfig> {
   const cfg = await readConfigObject(path) as DockerConfig;
-  if (cfg.auths !== undefined && (typeof cfg.auths !== "object" || cfg.auths === null)) {
+  checkConfig(cfg, path);
+  return cfg;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Refuses, naming the file and the key, what would otherwise fail later and obscurely. */
+function checkConfig(cfg: DockerConfig, path: string): void {
+  if (cfg.auths !== undefined && !isObject(cfg.auths)) {
     throw new UsageError(`${path}: "auths" is not an object`);
   }
-  return cfg;
+  if (cfg.credsStore !== undefined && typeof cfg.credsStore !== "string") {
+    throw new UsageError(`${path}: "credsStore" is not a helper name`);
+  }
+  if (cfg.credHelpers !== undefined) {
+    if (
+      !isObject(cfg.credHelpers) ||
+      Object.values(cfg.credHelpers).some((v) => typeof v !== "string")
+    ) {
+      throw new UsageError(`${path}: "credHelpers" is not an object of helper names`);
+    }
+  }
+  for (const [key, entry] of Object.entries(cfg.auths ?? {})) {
+    if (!isObject(entry)) throw new UsageError(`${path}: auths entry "${key}" is not an object`);
+    for (const field of ["auth", "username", "password", "identitytoken", "registrytoken"]) {
+      if (entry[field] !== undefined && typeof entry[field] !== "string") {
+        throw new UsageError(`${path}: auths entry "${key}" has a non-string "${field}"`);
+      }
+    }
+    if (typeof entry.auth === "string" && entry.auth !== "") {
+      try {
+        decodeBasic(entry.auth);
+      } catch (e) {
+        throw new UsageError(`${path}: auths entry "${key}": ${(e as Error).message}`);
+      }
+    }
+  }
 }
 
 /**
@@ -169,10 +203,10 @@ function decodeBasic(auth: string): Credentials {
   try {
     decoded = decodeBase64Text(auth);
   } catch {
-    throw new UsageError('docker config: an "auth" value is not valid base64');
+    throw new UsageError('"auth" is not valid base64');
   }
   const colon = decoded.indexOf(":");
-  if (colon < 0) throw new UsageError('docker config: an "auth" value has no colon');
+  if (colon < 0) throw new UsageError('"auth" is not base64 of USER:PASSWORD');
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
 }
 

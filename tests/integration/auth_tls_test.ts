@@ -31,7 +31,12 @@ async function dtoolOk(args: string[], opts: { env?: Record<string, string> } = 
 }
 
 /** A credential helper script that answers for one server URL and logs its calls. */
-async function writeHelper(dir: string, name: string, serverUrl: string): Promise<string> {
+async function writeHelper(
+  dir: string,
+  name: string,
+  serverUrl: string,
+  secret = PASSWORD,
+): Promise<string> {
   const log = `${dir}/${name}.log`;
   const script = `#!/bin/sh
 input=$(cat)
@@ -39,7 +44,7 @@ echo "$1 $input" >> "${log}"
 case "$1" in
   get)
     if [ "$input" = "${serverUrl}" ]; then
-      printf '{"ServerURL":"%s","Username":"${USER}","Secret":"${PASSWORD}"}' "$input"
+      printf '{"ServerURL":"%s","Username":"${USER}","Secret":"${secret}"}' "$input"
     else
       echo "credentials not found in native keychain"; exit 1
     fi ;;
@@ -222,10 +227,111 @@ Deno.test("credentials and TLS: every source of credentials, verified TLS", asyn
         assert.equal(r.code, 3, r.stderr);
         assert.match(
           r.stderr,
-          /docker-credential-nosuchhelper is not installed; going on without it/,
+          /docker-credential-nosuchhelper is not installed; going on without credentials/,
         );
       },
     );
+
+    await t.step(
+      "a helper that fails or has no credentials: one line, then anonymous",
+      async () => {
+        await Deno.writeTextFile(
+          `${bin}/docker-credential-dtoolbroken`,
+          "#!/bin/sh\necho 'keychain locked' >&2\nexit 1\n",
+          { mode: 0o755 },
+        );
+        await writeHelper(bin, "dtoolelsewhere", "other.example:5000");
+        for (
+          const [helper, said] of [
+            ["dtoolbroken", /docker-credential-dtoolbroken get failed: keychain locked/],
+            [
+              "dtoolelsewhere",
+              /docker-credential-dtoolelsewhere has no credentials for this registry/,
+            ],
+          ] as const
+        ) {
+          const cfg = `${work}/fail-${helper}`;
+          await Deno.mkdir(cfg);
+          // A good auths entry is there too: a configured helper owns the registry all the same.
+          await Deno.writeTextFile(
+            `${cfg}/config.json`,
+            JSON.stringify({
+              credHelpers: { [reg.host]: helper },
+              auths: { [reg.host]: { auth: btoa(`${USER}:${PASSWORD}`) } },
+            }),
+          );
+          const r = await dtool([
+            "inspect",
+            "--cert-dir",
+            certDir,
+            `docker://${reg.host}/helper/app:1`,
+          ], {
+            env: env({ DOCKER_CONFIG: cfg }),
+          });
+          assert.equal(r.code, 3, r.stderr);
+          const notes = r.stderr.split("\n").filter((l) => l.startsWith("dtool: note: "));
+          assert.equal(notes.length, 1, r.stderr);
+          assert.match(notes[0], said);
+          assert.match(notes[0], /going on without credentials$/);
+        }
+      },
+    );
+
+    await t.step("sources in Docker's order: flag, credHelpers, credsStore, auths", async () => {
+      await writeHelper(bin, "dtoolwrong", reg.host, "not-the-password");
+      const wrongAuth = { auth: btoa(`${USER}:not-the-password`) };
+      const rightAuth = { auth: btoa(`${USER}:${PASSWORD}`) };
+      const cases: [string, unknown, string[], number][] = [
+        [
+          "flag beats a helper",
+          { credsStore: "dtoolwrong" },
+          ["--creds", `${USER}:${PASSWORD}`],
+          0,
+        ],
+        [
+          "credHelpers beats credsStore",
+          {
+            credsStore: "dtoolwrong",
+            credHelpers: { [reg.host]: "dtooltest" },
+          },
+          [],
+          0,
+        ],
+        [
+          "credsStore beats auths",
+          { credsStore: "dtooltest", auths: { [reg.host]: wrongAuth } },
+          [],
+          0,
+        ],
+        [
+          "credsStore beats auths (wrong store)",
+          {
+            credsStore: "dtoolwrong",
+            auths: { [reg.host]: rightAuth },
+          },
+          [],
+          3,
+        ],
+        ["auths alone", { auths: { [reg.host]: rightAuth } }, [], 0],
+      ];
+      for (const [name, config, flags, code] of cases) {
+        const cfg = `${work}/order-${name.replaceAll(/\W+/g, "-")}`;
+        await Deno.mkdir(cfg);
+        await Deno.writeTextFile(`${cfg}/config.json`, JSON.stringify(config));
+        const r = await dtool(
+          [
+            "inspect",
+            "--raw",
+            ...flags,
+            "--cert-dir",
+            certDir,
+            `docker://${reg.host}/helper/app:1`,
+          ],
+          { env: env({ DOCKER_CONFIG: cfg }) },
+        );
+        assert.equal(r.code, code, `${name}: ${r.stderr}`);
+      }
+    });
 
     await t.step("wrong password exits 3", async () => {
       const r = await dtool([

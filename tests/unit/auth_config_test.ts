@@ -296,7 +296,33 @@ Deno.test("credentialsFromConfig with bad base64 is a UsageError", () => {
 Deno.test("credentialsFromConfig with auth lacking a colon is a UsageError that hides it", () => {
   const cfg: DockerConfig = { auths: { "r.example": { auth: btoa("justatoken") } } };
   assertUsage(() => credentialsFromConfig(cfg, "r.example"), (message) => {
-    assert.match(message, /no colon/);
+    assert.match(message, /not base64 of USER:PASSWORD/);
     assert.ok(!message.includes("justatoken"));
   });
+});
+
+Deno.test("readDockerConfig names the file and key of a malformed entry, never a raw error", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const cases: [unknown, RegExp][] = [
+      [{ credHelpers: "oops" }, /"credHelpers" is not an object of helper names/],
+      [{ credHelpers: { "r.example": 7 } }, /"credHelpers" is not an object of helper names/],
+      [{ credsStore: ["desktop"] }, /"credsStore" is not a helper name/],
+      [{ auths: { "r.example": "x" } }, /auths entry "r\.example" is not an object/],
+      [{ auths: { "r.example": { auth: 5 } } }, /auths entry "r\.example" has a non-string "auth"/],
+      [{ auths: { "r.example": { auth: "!!" } } }, /auths entry "r\.example": "auth" is not valid/],
+    ];
+    for (const [doc, pattern] of cases) {
+      const path = `${dir}/config.json`;
+      await Deno.writeTextFile(path, JSON.stringify(doc));
+      await assert.rejects(readDockerConfig(path), (e: Error) => {
+        assert.ok(e instanceof UsageError, `${JSON.stringify(doc)}: ${e}`);
+        assert.ok(e.message.startsWith(`${path}: `), e.message);
+        assert.match(e.message, pattern);
+        return true;
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -552,6 +552,16 @@ Deno.test("mTLS: a registry that requires a client certificate gets one from --c
       `docker://${reg.host}/mtls/app:1`,
     ]);
     assert.deepEqual(withCert.stdoutBytes, fx.raw);
+    // Verification off still sends the client certificate.
+    const unverified = await dtoolOk([
+      "inspect",
+      "--raw",
+      "--tls-verify=false",
+      "--cert-dir",
+      certDir,
+      `docker://${reg.host}/mtls/app:1`,
+    ]);
+    assert.deepEqual(unverified.stdoutBytes, fx.raw);
     const without = await dtool([
       "inspect",
       "--raw",

@@ -327,7 +327,8 @@ export class RegistryClient {
       let res: Response;
       try {
         if (u.protocol === "https:" && this.#opts.insecure?.(u.host)) {
-          res = await insecureFetch(url, { ...init, signal });
+          const identity = await tlsMaterialFor(u.host, this.#opts.certDir?.(u.host));
+          res = await insecureFetch(url, { ...init, signal }, identity ?? {});
         } else {
           const client = await this.#tlsClient(url);
           res = await fetch(url, client ? { ...init, signal, client } : { ...init, signal });

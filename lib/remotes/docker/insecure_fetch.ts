@@ -25,9 +25,13 @@ const agentOptions = { rejectUnauthorized: false, keepAlive: true };
  * // const res = await insecureFetch("https://127.0.0.1:5000/v2/", { method: "GET" });
  * ```
  */
-export async function insecureFetch(url: string, init: RequestInit = {}): Promise<Response> {
+export async function insecureFetch(
+  url: string,
+  init: RequestInit = {},
+  client: { cert?: string; key?: string } = {},
+): Promise<Response> {
   const proxy = proxyFor(new URL(url));
-  const socket = proxy ? await openTunnel(proxy, new URL(url)) : undefined;
+  const socket = proxy ? await openTunnel(proxy, new URL(url), client) : undefined;
   return await new Promise<Response>((resolve, reject) => {
     const headers: Record<string, string> = {};
     new Headers(init.headers).forEach((v, k) => headers[k] = v);
@@ -37,11 +41,13 @@ export async function insecureFetch(url: string, init: RequestInit = {}): Promis
     else if (typeof body === "string") {
       headers["content-length"] = String(new TextEncoder().encode(body).byteLength);
     }
+    // A client certificate still goes with the request: unverified is not unauthenticated.
+    const identity = client.cert && client.key ? { cert: client.cert, key: client.key } : {};
     const req = httpsRequest(
       url,
       socket
         ? { method: init.method ?? "GET", headers, createConnection: () => socket }
-        : { method: init.method ?? "GET", headers, ...agentOptions },
+        : { method: init.method ?? "GET", headers, ...agentOptions, ...identity },
     );
     const onAbort = () => req.destroy(new DOMException("The request was aborted", "AbortError"));
     init.signal?.addEventListener("abort", onAbort, { once: true });
@@ -104,7 +110,11 @@ export function proxyFor(url: URL): URL | undefined {
 }
 
 /** A connection through an HTTP CONNECT tunnel, then TLS without verification. */
-function openTunnel(proxy: URL, target: URL): Promise<Socket> {
+function openTunnel(
+  proxy: URL,
+  target: URL,
+  client: { cert?: string; key?: string },
+): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const port = target.port || "443";
     const headers: Record<string, string> = { host: `${target.hostname}:${port}` };
@@ -129,6 +139,7 @@ function openTunnel(proxy: URL, target: URL): Promise<Socket> {
         socket,
         servername: /^[\d.]+$|:/.test(target.hostname) ? undefined : target.hostname,
         rejectUnauthorized: false,
+        ...(client.cert && client.key ? { cert: client.cert, key: client.key } : {}),
       });
       resolve(secure as unknown as Socket);
     });

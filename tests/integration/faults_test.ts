@@ -489,3 +489,67 @@ Deno.test({
     assert.doesNotMatch(err.message, /: fetch failed$/);
   });
 });
+
+Deno.test("408 and 504 are retried; a 401 gets one fresh authorization", async () => {
+  for (const status of [408, 504, 401]) {
+    await withFaults((fx) => ({
+      rules: [{
+        match: blobGet(fx.layers![0].digest),
+        times: 1,
+        fault: { kind: "status", status },
+      }],
+    }), async (env) => {
+      const { result } = await libCopy(env, `s${status}/app:1`);
+      assert.equal(result.digest, env.fx.digest);
+      assert.equal(result.retries, 0, "retried by the HTTP layer, not the blob loop");
+      assert.deepEqual(blobGets(env.proxy, env.layer).map((e) => e.status), [status, 200]);
+      await assertCopied(env, `s${status}/app:1`);
+    });
+  }
+});
+
+Deno.test("403 and 404 are final: one request, exit 3 and 4, no tag", async () => {
+  for (const [status, code] of [[403, 3], [404, 4]] as const) {
+    await withFaults((fx) => ({
+      rules: [{ match: blobGet(fx.layers![0].digest), fault: { kind: "status", status } }],
+    }), async (env) => {
+      const r = await dtool([
+        "copy",
+        `docker://${env.srcRef}`,
+        `docker://${env.dst.host}/final${status}/app:1`,
+      ]);
+      assert.equal(r.code, code, r.stderr);
+      assert.equal(blobGets(env.proxy, env.layer).length, 1, "not retried");
+      assert.equal(await readable(`${env.dst.host}/final${status}/app:1`), false);
+    });
+  }
+});
+
+Deno.test("CLI: --retry-delay sets the first wait, and --debug counts every request", async () => {
+  await withFaults((fx) => ({
+    rules: [{
+      match: blobGet(fx.layers![0].digest),
+      times: 1,
+      fault: { kind: "status", status: 503 },
+    }],
+  }), async (env) => {
+    const r = await dtoolOk([
+      "copy",
+      "--debug",
+      "--retry-delay",
+      "1s",
+      `docker://${env.srcRef}`,
+      `docker://${env.dst.host}/delay/app:1`,
+    ]);
+    const gets = blobGets(env.proxy, env.layer);
+    assert.deepEqual(gets.map((e) => e.status), [503, 200]);
+    const waited = gets[1].receivedAt - gets[0].answeredAt;
+    // Backoff with jitter: between half and all of the first delay.
+    assert.ok(waited >= 450 && waited < 3000, `waited ${Math.round(waited)} ms`);
+    const lines = r.stderr.trim().split("\n");
+    const traced = lines.filter((l) => /^dtool: debug: (GET|HEAD|PUT|POST|PATCH|DELETE) /.test(l));
+    const total = Number(/^dtool: debug: (\d+) HTTP requests/.exec(lines.at(-1)!)?.[1]);
+    assert.equal(total, traced.length, lines.at(-1));
+    await assertCopied(env, "delay/app:1");
+  });
+});

@@ -13,6 +13,54 @@ import { skopeoInspectRaw } from "../helpers/skopeo.ts";
 
 const isPatch = (req: Request) => req.method === "PATCH" && req.url.includes("/blobs/uploads/");
 
+Deno.test("OCI-Chunk-Min-Length raises a chunk size smaller than the registry accepts", async () => {
+  const src = await startRegistry();
+  const dst = await startRegistry();
+  const patchSizes: number[] = [];
+  // A registry front that asks for chunks of at least 200 000 bytes and records what it gets.
+  const front = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    const body = req.body ? new Uint8Array(await req.arrayBuffer()) : undefined;
+    if (req.method === "PATCH") patchSizes.push(body!.byteLength);
+    const headers = new Headers(req.headers);
+    headers.delete("host");
+    const res = await fetch(dst.url + url.pathname + url.search, {
+      method: req.method,
+      headers,
+      body,
+    });
+    const out = new Headers(res.headers);
+    const location = out.get("location");
+    if (location) {
+      const u = new URL(location, dst.url);
+      out.set("location", `http://127.0.0.1:${front.addr.port}${u.pathname}${u.search}`);
+    }
+    if (req.method === "POST" && url.pathname.endsWith("/blobs/uploads/")) {
+      out.set("oci-chunk-min-length", "200000");
+    }
+    return new Response(res.body, { status: res.status, headers: out });
+  });
+  try {
+    const fx = await pushOciImage(src, "min/app:1", { layers: 1, layerSize: 700_000 });
+    await dtoolOk([
+      "copy",
+      "-q",
+      "--upload-chunk-size",
+      "64KiB",
+      `docker://${fx.ref}`,
+      `docker://127.0.0.1:${front.addr.port}/min/app:1`,
+    ]);
+    assert.deepEqual(await skopeoInspectRaw(`${dst.host}/min/app:1`), fx.raw);
+    const layerPatches = patchSizes.filter((n) => n > 2000); // the config is one small chunk
+    assert.ok(layerPatches.length >= 3, JSON.stringify(patchSizes));
+    assert.ok(layerPatches.slice(0, -1).every((n) => n === 200_000), JSON.stringify(patchSizes));
+  } finally {
+    await front.shutdown();
+    await src.stop();
+    await dst.stop();
+  }
+});
+
 Deno.test("chunked uploads: PATCH per chunk, resumed after a failed chunk, through a body limit", async (t) => {
   const src = await startRegistry();
   const dst = await startRegistry();
@@ -103,6 +151,28 @@ Deno.test("chunked uploads: PATCH per chunk, resumed after a failed chunk, throu
         assert.equal(statusChecks.length, 1, "one upload status query");
         assert.deepEqual(await skopeoInspectRaw(`${dst.host}/resumed/app:1`), fx.raw);
       });
+      await t.step("an upload that fails midway starts that blob again, and only it", async () => {
+        proxy.setSchedule({
+          rules: [{
+            match: (req) => req.method === "PUT" && req.headers.has("transfer-encoding"),
+            times: 1,
+            fault: { kind: "status", status: 500 },
+          }],
+        });
+        const result = await copyImage(
+          { resolver: new DockerResolver(), ref: fx.ref },
+          {
+            resolver: new DockerResolver({ retryDelayMs: 20 }),
+            ref: `${proxy.host}/restart/app:1`,
+            tag: "1",
+          },
+          { retryDelayMs: 20 },
+        );
+        assert.equal(result.retries, 1, "one blob started again");
+        assert.equal(result.transferred, 3);
+        assert.deepEqual(await skopeoInspectRaw(`${dst.host}/restart/app:1`), fx.raw);
+      });
+
       await t.step("a registry that answers a mount with 202 gets a normal upload", async () => {
         // The proxy sits in front of the destination registry; the copy stays inside it.
         await dtoolOk(["copy", "-q", `docker://${fx.ref}`, `docker://${dst.host}/mnt/a:1`]);

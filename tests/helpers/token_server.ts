@@ -31,6 +31,8 @@ export interface TokenServer {
   issued: string[];
   /** `expires_in` of the next tokens, in seconds. */
   expiresIn: number;
+  /** When true, POST (OAuth2) is refused with 405, as a realm without OAuth2 does. */
+  refusePost: boolean;
   /** The `auth:` YAML section for {@linkcode startRegistry}'s `extraConfig`. */
   registryConfig(): string;
   stop(): Promise<void>;
@@ -98,6 +100,7 @@ export async function startTokenServer(
     requests: [] as TokenRequest[],
     issued: [] as string[],
     expiresIn: 300,
+    refusePost: false,
   };
 
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
@@ -107,6 +110,10 @@ export async function startTokenServer(
     let scopes = url.searchParams.getAll("scope").flatMap((s) => s.split(" ")).filter(Boolean);
     let grantType: string | undefined;
     let authorized = true;
+    if (req.method === "POST" && state.refusePost) {
+      state.requests.push({ method: "POST", scopes, authorized: false });
+      return new Response("method not allowed", { status: 405 });
+    }
     if (req.method === "POST") {
       const form = new URLSearchParams(await req.text());
       grantType = form.get("grant_type") ?? undefined;
@@ -125,7 +132,10 @@ export async function startTokenServer(
       const auth = req.headers.get("authorization");
       if (auth?.startsWith("Basic ")) {
         const [u, ...rest] = atob(auth.slice(6)).split(":");
-        authorized = opts.users[u] !== undefined && opts.users[u] === rest.join(":");
+        const secret = rest.join(":");
+        // A password, or a refresh token sent as the password (docker's GET fallback).
+        authorized = (opts.users[u] !== undefined && opts.users[u] === secret) ||
+          opts.refreshTokens?.[secret] === u;
         user = authorized ? u : undefined;
       }
     }
@@ -158,6 +168,12 @@ export async function startTokenServer(
     },
     get expiresIn() {
       return state.expiresIn;
+    },
+    get refusePost() {
+      return state.refusePost;
+    },
+    set refusePost(v: boolean) {
+      state.refusePost = v;
     },
     set expiresIn(v: number) {
       state.expiresIn = v;

@@ -700,3 +700,35 @@ Deno.test("an upload Location on another host gets no credentials", async () => 
     await open.stop();
   }
 });
+
+Deno.test("the system certs.d directory of a registry serves as its cert dir", async () => {
+  const work = await Deno.makeTempDir();
+  const ca = await makeTestCA(`${work}/ca`);
+  const reg = await startRegistry({
+    tls: { certFile: ca.cert, keyFile: ca.key, caCert: ca.caCert },
+  });
+  const open = await startRegistry();
+  // Docker's layout: /etc/docker/certs.d/HOST:PORT/ca.crt. The port is this run's own, so the
+  // folder is new; it is removed at the end.
+  const dir = `/etc/docker/certs.d/${reg.host}`;
+  try {
+    try {
+      await Deno.mkdir(dir, { recursive: true });
+      await Deno.copyFile(ca.caCert, `${dir}/ca.crt`);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.PermissionDenied)) throw e;
+
+      console.log(`skipped: cannot write ${dir} without root`);
+      return;
+    }
+    const fx = await pushOciImage(open, "certsd/app:1");
+    await dtoolOk(["copy", "-q", `docker://${fx.ref}`, `docker://${reg.host}/certsd/app:1`]);
+    const r = await dtoolOk(["inspect", "--raw", `docker://${reg.host}/certsd/app:1`]);
+    assert.deepEqual(r.stdoutBytes, fx.raw);
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+    await reg.stop();
+    await open.stop();
+    await Deno.remove(work, { recursive: true });
+  }
+});

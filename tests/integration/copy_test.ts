@@ -197,6 +197,39 @@ Deno.test("copy between registries keeps every manifest byte for byte", async (t
       },
     );
 
+    await t.step("progress: lines off a terminal, bars on one, silence with --quiet", async () => {
+      const fx = await pushOciImage(src, "progress/app:1", { layers: 2 });
+      const plain = await dtoolOk([
+        "copy",
+        "--progress=plain",
+        `docker://${fx.ref}`,
+        `docker://${dst.host}/progress/plain:1`,
+      ]);
+      const lines = plain.stderr.trim().split("\n");
+      for (const l of fx.layers!) {
+        const short = l.digest.slice(7, 19);
+        assert.ok(lines.includes(`Copied blob ${short}`), plain.stderr);
+        assert.ok(lines.some((x) => x.startsWith(`Copying blob ${short} (`)), plain.stderr);
+      }
+      assert.match(lines.at(-2)!, /^Wrote manifest [0-9a-f]{12} as 1$/);
+      assert.match(lines.at(-1)!, /^Done: 3\/3 blobs, /);
+      const bars = await dtoolOk([
+        "copy",
+        "--progress=tty",
+        `docker://${fx.ref}`,
+        `docker://${dst.host}/progress/tty:1`,
+      ]);
+      assert.ok(bars.stderr.includes("\x1b[2KTotal 3/3 blobs"), "bars redraw a total line");
+      const quiet = await dtoolOk([
+        "copy",
+        "-q",
+        `docker://${fx.ref}`,
+        `docker://${dst.host}/progress/q:1`,
+      ]);
+      assert.equal(quiet.stderr, "");
+      assert.equal(quiet.stdout, "");
+    });
+
     await t.step("dtool reads back what skopeo pushed", async () => {
       const fx = await pushDockerImage(src, "peer/app:1");
       await skopeo([

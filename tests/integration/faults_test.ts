@@ -553,3 +553,23 @@ Deno.test("CLI: --retry-delay sets the first wait, and --debug counts every requ
     await assertCopied(env, "delay/app:1");
   });
 });
+
+Deno.test("CLI: off a terminal, a total line at least every 5 s of a long copy", async () => {
+  await withFaults((fx) => ({
+    rules: [{
+      match: blobGet(fx.layers![0].digest),
+      times: 1,
+      fault: { kind: "stall", ms: 5_600, bytes: 50_000 },
+    }],
+  }), async (env) => {
+    const r = await dtoolOk([
+      "copy",
+      "--progress=plain",
+      `docker://${env.srcRef}`,
+      `docker://${env.dst.host}/slow/app:1`,
+    ]);
+    const totals = r.stderr.split("\n").filter((l) => l.startsWith("Progress: "));
+    assert.ok(totals.length >= 1, r.stderr);
+    assert.match(totals[0], /^Progress: \d+\/4 blobs, /);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { DockerResolver } from "../../mod.ts";
-import { dtool, dtoolOk } from "../helpers/dtool.ts";
+import { dtool as runDtool } from "../helpers/dtool.ts";
 import { pushOciImage } from "../helpers/images.ts";
 import { startRegistry } from "../helpers/registry.ts";
 import { startTokenServer } from "../helpers/token_server.ts";
@@ -27,6 +27,17 @@ Deno.test("token auth: anonymous pull, authenticated push, one token per scope, 
   const secrets = () => [PASSWORD, REFRESH, btoa(`${USER}:${PASSWORD}`), ...tokens.issued];
   const assertNoSecrets = (text: string) => {
     for (const s of secrets()) assert.ok(!text.includes(s), "a secret leaked into the output");
+  };
+  // Every run traces HTTP, and no password, refresh token or issued token may show in it.
+  const dtool = async (args: string[], opts: { env?: Record<string, string> } = {}) => {
+    const r = await runDtool([args[0], "--debug", ...args.slice(1)], opts);
+    assertNoSecrets(r.stderr);
+    return r;
+  };
+  const dtoolOk = async (args: string[], opts: { env?: Record<string, string> } = {}) => {
+    const r = await dtool(args, opts);
+    if (r.code !== 0) throw new Error(`dtool ${args.join(" ")} exited ${r.code}:\n${r.stderr}`);
+    return r;
   };
   try {
     const fx = await pushOciImage(open, "src/app:1", { layers: 3 });
@@ -142,6 +153,32 @@ Deno.test("token auth: anonymous pull, authenticated push, one token per scope, 
         assertNoSecrets(r.stderr);
       },
     );
+
+    await t.step("a realm without OAuth2 gets the identitytoken by GET with Basic", async () => {
+      tokens.refusePost = true;
+      try {
+        const cfg = `${dir}/identity-get`;
+        await Deno.mkdir(cfg);
+        await Deno.writeTextFile(
+          `${cfg}/config.json`,
+          JSON.stringify({
+            auths: { [reg.host]: { auth: btoa(`${USER}:`), identitytoken: REFRESH } },
+          }),
+        );
+        const before = tokens.requests.length;
+        const r = await dtoolOk(["inspect", "--raw", `docker://${reg.host}/private/app:1`], {
+          env: { DOCKER_CONFIG: cfg },
+        });
+        assert.deepEqual(r.stdoutBytes, fx.raw);
+        const made = tokens.requests.slice(before);
+        assert.deepEqual(made.map((q) => [q.method, q.authorized]), [["POST", false], [
+          "GET",
+          true,
+        ]]);
+      } finally {
+        tokens.refusePost = false;
+      }
+    });
 
     await t.step("a registrytoken in the config is sent as the bearer token", async () => {
       tokens.expiresIn = 300;

@@ -74,7 +74,7 @@ function program(run: (operation: string, reference: string, action: () => Promi
     )
     .option(
       "--retry-delay <duration>",
-      "first delay between retries, doubled each time (e.g. 500ms, 2s)",
+      "fixed delay between retries (e.g. 500ms, 2s; default: exponential backoff)",
       parseDuration,
     )
     .option(

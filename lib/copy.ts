@@ -52,6 +52,8 @@ export interface CopyOptions {
   retryTimes?: number;
   /** First delay before a blob is tried again, doubled each time (default 250 ms). */
   retryDelayMs?: number;
+  /** Wait `retryDelayMs` before every retry instead of backing off (skopeo's --retry-delay). */
+  fixedRetryDelay?: boolean;
   /** Receives progress events. */
   onProgress?: ProgressListener;
   /** Aborts the copy. */
@@ -247,7 +249,7 @@ async function retrying<T>(
         });
       }
       emit({ type: "retry", digest: what, attempt, reason: reasonOf(e) });
-      await sleep((opts.retryDelayMs ?? 250) * 2 ** (attempt - 1), opts.signal);
+      await sleep(retryWait(opts, attempt), opts.signal);
     }
   }
 }
@@ -397,9 +399,17 @@ async function copyBlob(
       }
       result.retries++;
       emit({ type: "retry", digest: blob.digest, attempt, reason: reasonOf(e) });
-      await sleep((opts.retryDelayMs ?? 250) * 2 ** (attempt - 1), opts.signal);
+      await sleep(retryWait(opts, attempt), opts.signal);
     }
   }
+}
+
+/** The wait before retry `attempt` (1-based): fixed, or doubling with jitter. */
+function retryWait(opts: CopyOptions, attempt: number): number {
+  const base = opts.retryDelayMs ?? 250;
+  if (opts.fixedRetryDelay) return base;
+  const exp = base * 2 ** (attempt - 1);
+  return exp / 2 + Math.random() * exp / 2;
 }
 
 /** Waits up to 30 s, or until the signal aborts (then throws its reason). */

@@ -403,7 +403,16 @@ export function parseImageReference(s: string): ImageReference {
     throw unknownTransport(scheme);
   }
   // No transport: "ubuntu:22.04", "localhost:5000/a/b" and "127.0.0.1:5000/x" all land here.
-  return dockerImageReference(parseDockerReference(s));
+  try {
+    return dockerImageReference(parseDockerReference(s));
+  } catch (e) {
+    // Not a reference either: "podman:/x" or "oci-layout:./dir" read as an unknown transport
+    // (a port is digits, a tag never starts with "/" or ".").
+    if (URL_SCHEME_RE.test(scheme) && !/^\d/.test(rest) && /^[/.~]/.test(rest)) {
+      throw unknownTransport(scheme);
+    }
+    throw e;
+  }
 }
 
 function parseDockerTransport(input: string, rest: string): ImageReference {

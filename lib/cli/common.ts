@@ -33,7 +33,7 @@ export interface EndSettings {
   debug: boolean;
   /** Retries of failed requests. */
   retryTimes?: number;
-  /** First retry delay in milliseconds. */
+  /** A fixed delay between retries (skopeo's --retry-delay); backoff when absent. */
   retryDelayMs?: number;
   /** The end is a copy destination (ask for push access from the start). */
   forPush?: boolean;
@@ -62,6 +62,7 @@ export async function makeResolver(s: EndSettings): Promise<DockerResolver> {
     debug: s.debug ? debugLine : undefined,
     retryTimes: s.retryTimes,
     retryDelayMs: s.retryDelayMs,
+    fixedRetryDelay: s.retryDelayMs !== undefined,
     forPush: s.forPush,
     uploadChunkSize: s.uploadChunkSize,
     mountFrom: s.mountFrom,

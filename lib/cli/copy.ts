@@ -92,6 +92,7 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
         jobs: flags.jobs,
         retryTimes: flags.retryTimes,
         retryDelayMs: flags.retryDelay,
+        fixedRetryDelay: flags.retryDelay !== undefined,
         onProgress: renderer.listener,
       },
     );

@@ -826,3 +826,14 @@ Deno.test("every transport's toString parses back to an equal reference", () => 
     assert.equal(parseImageReference(text).toString(), input);
   }
 });
+
+Deno.test("parseImageReference names an unknown transport whose path is not a reference", () => {
+  for (const s of ["oci-layout:/x", "podman:./d", "layout:~/images"]) {
+    assert.throws(() => parseImageReference(s), (e: Error) => {
+      assert.match(e.message, /^unknown transport "[a-z-]+": supported transports are docker:\/\//);
+      return true;
+    });
+  }
+  // A host with a port is still a docker reference.
+  assert.equal(parseImageReference("localhost:5000/a").toString(), "docker://localhost:5000/a");
+});

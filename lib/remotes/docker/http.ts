@@ -29,6 +29,8 @@ export interface RegistryClientOptions {
   retryTimes?: number;
   /** First retry delay in milliseconds, doubled each time (default 500). */
   retryDelayMs?: number;
+  /** Wait `retryDelayMs` before every retry instead of backing off (skopeo's --retry-delay). */
+  fixedRetryDelay?: boolean;
   /**
    * How long to wait for response headers before treating the request as
    * failed (and retrying it when it can be). Default 60 s; not applied to
@@ -252,11 +254,12 @@ export class RegistryClient {
         res = await this.#sendFollowing(url, init);
       } catch (e) {
         if (attempt >= times || init.signal?.aborted || isNotTls(e) || isCertError(e)) throw e;
-        await sleep(backoff(delay, attempt));
+        await sleep(this.#opts.fixedRetryDelay ? delay : backoff(delay, attempt));
         continue;
       }
       if (!RETRYABLE_STATUS.has(res.status) || attempt >= times) return res;
-      const wait = retryAfterMs(res.headers.get("retry-after")) ?? backoff(delay, attempt);
+      const wait = retryAfterMs(res.headers.get("retry-after")) ??
+        (this.#opts.fixedRetryDelay ? delay : backoff(delay, attempt));
       await res.body?.cancel();
       this.#opts.debug?.(`retrying in ${wait}ms after HTTP ${res.status}`);
       await sleep(wait);

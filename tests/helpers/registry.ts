@@ -63,6 +63,9 @@ export function freePort(): number {
   return port;
 }
 
+/** openssl arguments for a new EC P-256 key, unencrypted. */
+export const EC_KEY_ARGS = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
 /** Runs a command, returning its stdout; throws with its stderr when it fails. */
 export async function run(cmd: string, args: string[], cwd?: string): Promise<string> {
   const out = await new Deno.Command(cmd, { args, cwd, stdout: "piped", stderr: "piped" })
@@ -358,11 +361,7 @@ export async function makeTestCA(
   await run("openssl", [
     "req",
     "-new",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...EC_KEY_ARGS,
     "-keyout",
     key,
     "-out",
@@ -413,11 +412,7 @@ export async function selfSignedCert(
   await run("openssl", [
     "req",
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...EC_KEY_ARGS,
     "-keyout",
     keyFile,
     "-out",

@@ -5,7 +5,13 @@
 import assert from "node:assert/strict";
 import { dtool as runDtool, type DtoolRun } from "../helpers/dtool.ts";
 import { pushOciImage } from "../helpers/images.ts";
-import { makeTestCA, run, startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import {
+  EC_KEY_ARGS,
+  makeTestCA,
+  run,
+  startRegistry,
+  type TestRegistry,
+} from "../helpers/registry.ts";
 import { skopeoInspectRaw } from "../helpers/skopeo.ts";
 
 const USER = "alice";
@@ -500,11 +506,7 @@ Deno.test("mTLS: a registry that requires a client certificate gets one from --c
   await Deno.writeTextFile(`${work}/client.ext`, "extendedKeyUsage=clientAuth\n");
   await run("openssl", [
     "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...EC_KEY_ARGS,
     "-keyout",
     `${certDir}/client.key`,
     "-out",

@@ -145,6 +145,17 @@ function bar(fraction: number, width: number): string {
   return "=".repeat(full) + (full < width ? ">" : "") + " ".repeat(Math.max(0, width - full - 1));
 }
 
+/** Terminal width, so no bar wraps (a wrapped line breaks the cursor arithmetic). */
+function columns(): number {
+  try {
+    return Deno.consoleSize().columns || 80;
+  } catch {
+    return 80;
+  }
+}
+
+const fit = (line: string) => line.slice(0, Math.max(20, columns() - 1));
+
 function tty(): ProgressRenderer {
   const totals = new Totals();
   let drawn = 0;
@@ -161,7 +172,7 @@ function tty(): ProgressRenderer {
     }
     lines.push(`Total ${totals.line()}`);
     let out = drawn > 0 ? `\x1b[${drawn}A` : "";
-    for (const l of lines) out += `\x1b[2K${l}\n`;
+    for (const l of lines) out += `\x1b[2K${fit(l)}\n`;
     for (let i = lines.length; i < drawn; i++) out += "\x1b[2K\n";
     if (drawn > lines.length) out += `\x1b[${drawn - lines.length}A`;
     drawn = lines.length;
@@ -176,7 +187,7 @@ function tty(): ProgressRenderer {
       if (text) {
         // Print the event above the bars, then redraw them.
         let out = drawn > 0 ? `\x1b[${drawn}A` : "";
-        out += `\x1b[2K${text}\n`;
+        out += `\x1b[2K${fit(text)}\n`;
         for (let i = 1; i < drawn; i++) out += "\x1b[2K\n";
         if (drawn > 1) out += `\x1b[${drawn - 1}A`;
         drawn = 0;

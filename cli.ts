@@ -6,7 +6,14 @@
  * @module
  */
 import { Command, CommanderError, Option } from "./lib/cli/deps.ts";
-import { collect, parseBool, parseDuration, parsePositiveInt, parseSize } from "./lib/cli/flags.ts";
+import {
+  collect,
+  parseBool,
+  parseDuration,
+  parsePositiveInt,
+  parseSize,
+  parseWholeNumber,
+} from "./lib/cli/flags.ts";
 import { ExitCode } from "./lib/errors.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -70,7 +77,7 @@ function program(run: (operation: string, reference: string, action: () => Promi
     .option(
       "--retry-times <n>",
       "times a failed request or blob is tried again (default 3)",
-      parsePositiveInt,
+      parseWholeNumber,
     )
     .option(
       "--retry-delay <duration>",

@@ -11,17 +11,20 @@
  */
 import { computeDigest } from "./digest.ts";
 import { redactText } from "./redact.ts";
-import { DigestMismatchError, DtoolError, NotFoundError, UsageError } from "./errors.ts";
+import {
+  DigestMismatchError,
+  DtoolError,
+  NotFoundError,
+  TransientError,
+  UsageError,
+} from "./errors.ts";
 import type { Descriptor, Index, ParsedManifest } from "./manifest.ts";
 import { parseManifest } from "./manifest.ts";
-import {
-  isIndexMediaType,
-  isManifestMediaType,
-  isNonDistributableMediaType,
-} from "./media_types.ts";
+import { isNonDistributableMediaType } from "./media_types.ts";
 import { formatPlatform, hostPlatform, type Platform, platformMatcher } from "./platform.ts";
 import type { ProgressEvent, ProgressListener } from "./progress.ts";
-import { fetchManifest, getManifest, readAll } from "./remotes/manifest_source.ts";
+import { getManifest, readAll } from "./remotes/manifest_source.ts";
+import { retryDelay, sleep } from "./retry.ts";
 import type { Fetcher, Pusher, Resolver } from "./remotes/remotes.ts";
 
 /** One end of a copy. */
@@ -78,7 +81,7 @@ export interface CopyResult {
   skipped: number;
   /** Blobs mounted from another repository. */
   mounted: number;
-  /** Transfers tried again after a failure. */
+  /** Blob transfers tried again after a failure. */
   retries: number;
 }
 
@@ -126,9 +129,14 @@ export async function copyImage(
   // One GET names and reads the source root where the resolver can (HEAD + GET otherwise).
   const source = await retrying(src.ref, () => getManifest(src.resolver, src.ref), opts, emit);
   emit({ type: "resolved", source: src.ref, digest: source.digest, mediaType: source.mediaType });
-  const plainFetcher = await src.resolver.fetcher(src.ref);
-  const fetcher = manifestRetrying(plainFetcher, opts, emit);
-  const plan = await planCopy(source, fetcher, opts, emit);
+  const fetcher = await src.resolver.fetcher(src.ref);
+  // Manifests are small: read whole, and retried like blobs when their bytes are wrong.
+  const readManifest: ReadManifest = async (d) => {
+    const read = async () => readAll(await fetcher.fetch(d, { signal: opts.signal }));
+    const raw = await retrying(d.digest, read, opts, emit, { label: `manifest ${d.digest}` });
+    return parseManifest(raw, d.mediaType);
+  };
+  const plan = await planCopy(source, readManifest, opts, emit);
   const root = plan.root;
   if (dst.digest && dst.digest !== root.digest) {
     throw new UsageError(
@@ -162,13 +170,12 @@ export async function copyImage(
     bytes: blobs.reduce((n, b) => n + b.size, 0),
     manifests: plan.children.length + 1,
   });
-  const mountFrom = mountSource(plainFetcher, pusher);
+  const mountFrom = mountSource(fetcher, pusher);
   await runPool(
     blobs,
     opts.jobs ?? DEFAULT_JOBS,
     opts.signal,
-    (blob, signal) =>
-      copyBlob(blob, plainFetcher, pusher, mountFrom, { ...opts, signal }, result, emit),
+    (blob, signal) => copyBlob(blob, fetcher, pusher, mountFrom, { ...opts, signal }, result, emit),
   );
   for (const child of plan.children) {
     await pushManifest(pusher, child, undefined, emit, opts.signal);
@@ -201,55 +208,36 @@ async function destinationNames(dst: CopyDestination, digest: string): Promise<b
   }
 }
 
-/**
- * A fetcher whose manifest reads are read whole and retried like blobs: a
- * manifest with wrong bytes is fetched again, and a final failure names it.
- * Manifests are small, so reading them whole here costs nothing.
- */
-function manifestRetrying(fetcher: Fetcher, opts: CopyOptions, emit: ProgressListener): Fetcher {
-  return {
-    host: fetcher.host,
-    repository: fetcher.repository,
-    async fetch(desc, options) {
-      if (!isManifestMediaType(desc.mediaType) && !isIndexMediaType(desc.mediaType)) {
-        return await fetcher.fetch(desc, options); // blobs stream; copyBlob retries them
-      }
-      const bytes = await retrying(
-        desc.digest,
-        async () => readAll(await fetcher.fetch(desc, options)),
-        opts,
-        emit,
-        `manifest ${desc.digest}`,
-      );
-      return new Blob([bytes as BufferSource]).stream();
-    },
-  };
-}
+/** Reads and parses the manifest a descriptor names. */
+type ReadManifest = (desc: Descriptor) => Promise<ParsedManifest>;
 
 /**
- * Runs `fn` again after retryable failures, as blobs are. `what` names the
- * content in retry events; `label`, when given, prefixes the final error.
+ * Runs `fn` again after retryable failures, waiting between tries, and
+ * emits a `retry` event naming `what` each time. The final error is
+ * prefixed with `label` unless it already names `what`.
  */
 async function retrying<T>(
   what: string,
   fn: () => Promise<T>,
   opts: CopyOptions,
   emit: ProgressListener,
-  label?: string,
+  hooks: { label?: string; onRetry?: () => void } = {},
 ): Promise<T> {
   const tries = (opts.retryTimes ?? 3) + 1;
+  const delay = { baseMs: opts.retryDelayMs ?? 250, fixed: opts.fixedRetryDelay };
   for (let attempt = 1;; attempt++) {
     try {
       return await fn();
     } catch (e) {
       if (opts.signal?.aborted || attempt >= tries || !isRetryable(e)) {
-        if (!label) throw e;
-        throw new DtoolError(`${label}: ${reasonOf(e)}`, (e as DtoolError).exitCode, {
-          cause: e,
-        });
+        if (!hooks.label) throw e;
+        const reason = reasonOf(e);
+        const message = reason.includes(what) ? reason : `${hooks.label}: ${reason}`;
+        throw new DtoolError(message, (e as DtoolError).exitCode, { cause: e });
       }
+      hooks.onRetry?.();
       emit({ type: "retry", digest: what, attempt, reason: reasonOf(e) });
-      await sleep(retryWait(opts, attempt), opts.signal);
+      await sleep(retryDelay(delay, attempt - 1), opts.signal);
     }
   }
 }
@@ -257,13 +245,13 @@ async function retrying<T>(
 /** Decides which manifests to copy from the source root. */
 async function planCopy(
   source: ParsedManifest,
-  fetcher: Fetcher,
+  readManifest: ReadManifest,
   opts: CopyOptions,
   emit: ProgressListener,
 ): Promise<Planned> {
   if (source.kind === "manifest") return { children: [], root: source, rewritten: false };
   if (opts.all) {
-    return { children: await allChildren(source, fetcher), root: source, rewritten: false };
+    return { children: await allChildren(source, readManifest), root: source, rewritten: false };
   }
   const wanted = opts.platforms?.length ? opts.platforms : [hostPlatform()];
   // A platform the user named must be that platform; the host default may fall back.
@@ -271,9 +259,9 @@ async function planCopy(
   const chosen = wanted.map((p) => choosePlatform(source.index, p, { strict }));
   const unique = [...new Map(chosen.map((d) => [d.digest, d])).values()];
   if (wanted.length === 1) {
-    return { children: [], root: await fetchManifest(fetcher, unique[0]), rewritten: false };
+    return { children: [], root: await readManifest(unique[0]), rewritten: false };
   }
-  const children = await Promise.all(unique.map((d) => fetchManifest(fetcher, d)));
+  const children = await Promise.all(unique.map(readManifest));
   const index: Index = { ...source.index, manifests: unique };
   const raw = new TextEncoder().encode(JSON.stringify(index));
   const root = parseManifest(raw, source.mediaType);
@@ -286,12 +274,15 @@ async function planCopy(
 }
 
 /** Every manifest below an index, depth first, children before parents. */
-async function allChildren(index: ParsedManifest, fetcher: Fetcher): Promise<ParsedManifest[]> {
+async function allChildren(
+  index: ParsedManifest,
+  readManifest: ReadManifest,
+): Promise<ParsedManifest[]> {
   if (index.kind !== "index") return [];
   const out: ParsedManifest[] = [];
-  const fetched = await Promise.all(index.index.manifests.map((d) => fetchManifest(fetcher, d)));
+  const fetched = await Promise.all(index.index.manifests.map(readManifest));
   for (const child of fetched) {
-    out.push(...await allChildren(child, fetcher), child);
+    out.push(...await allChildren(child, readManifest), child);
   }
   return out;
 }
@@ -378,54 +369,20 @@ async function copyBlob(
     emit({ type: "blob-skip", digest: blob.digest, size: blob.size, reason: "mounted" });
     return;
   }
-  const tries = (opts.retryTimes ?? 3) + 1;
-  for (let attempt = 1;; attempt++) {
-    emit({ type: "blob-start", digest: blob.digest, size: blob.size, attempt });
-    try {
+  let attempt = 0;
+  await retrying(
+    blob.digest,
+    async () => {
+      emit({ type: "blob-start", digest: blob.digest, size: blob.size, attempt: ++attempt });
       await transfer(blob, fetcher, pusher, opts.signal, emit);
-      result.transferred++;
-      result.bytes += blob.size;
-      emit({ type: "blob-done", digest: blob.digest, size: blob.size });
-      return;
-    } catch (e) {
-      if (opts.signal?.aborted || attempt >= tries || !isRetryable(e)) {
-        throw new DtoolError(
-          reasonOf(e).includes(blob.digest) ? reasonOf(e) : `blob ${blob.digest}: ${reasonOf(e)}`,
-          (e as DtoolError).exitCode,
-          {
-            cause: e,
-          },
-        );
-      }
-      result.retries++;
-      emit({ type: "retry", digest: blob.digest, attempt, reason: reasonOf(e) });
-      await sleep(retryWait(opts, attempt), opts.signal);
-    }
-  }
-}
-
-/** The wait before retry `attempt` (1-based): fixed, or doubling with jitter. */
-function retryWait(opts: CopyOptions, attempt: number): number {
-  const base = opts.retryDelayMs ?? 250;
-  if (opts.fixedRetryDelay) return base;
-  const exp = base * 2 ** (attempt - 1);
-  return exp / 2 + Math.random() * exp / 2;
-}
-
-/** Waits up to 30 s, or until the signal aborts (then throws its reason). */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve();
-    }, Math.min(30_000, ms));
-    if (signal?.aborted) return onAbort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
+    },
+    opts,
+    emit,
+    { label: `blob ${blob.digest}`, onRetry: () => result.retries++ },
+  );
+  result.transferred++;
+  result.bytes += blob.size;
+  emit({ type: "blob-done", digest: blob.digest, size: blob.size });
 }
 
 /** An error's message, one line, with any URL's secrets masked (signed storage URLs). */
@@ -433,11 +390,13 @@ function reasonOf(e: unknown): string {
   return redactText(e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, " ");
 }
 
+/**
+ * Worth a whole new try: wrong bytes, or a failure no lower layer retried.
+ * Requests the HTTP layer already retried are not tried again here, or a
+ * dead registry would cost four times four attempts.
+ */
 function isRetryable(e: unknown): boolean {
-  if (e instanceof DigestMismatchError) return true;
-  if (e instanceof NotFoundError || e instanceof UsageError) return false;
-  const code = (e as DtoolError).exitCode;
-  return code === undefined || code === 1;
+  return e instanceof DigestMismatchError || e instanceof TransientError;
 }
 
 async function transfer(
@@ -447,7 +406,23 @@ async function transfer(
   signal: AbortSignal | undefined,
   emit: ProgressListener,
 ): Promise<void> {
-  const body = await fetcher.fetch(blob, { signal });
+  let last = 0;
+  let sourceError: unknown;
+  // Progress and download failures are reported by the fetcher's own stream stage: a stage of
+  // ours would cost CPU on every chunk of every blob.
+  const body = await fetcher.fetch(blob, {
+    signal,
+    onProgress(bytes) {
+      const now = performance.now();
+      if (now - last > 200) {
+        last = now;
+        emit({ type: "blob-progress", digest: blob.digest, bytes, size: blob.size });
+      }
+    },
+    onError(e) {
+      sourceError = e;
+    },
+  });
   let writer;
   try {
     writer = await pusher.push(blob, { signal });
@@ -455,41 +430,16 @@ async function transfer(
     await body.cancel().catch(() => {});
     throw e;
   }
-  let bytes = 0;
-  let last = 0;
-  let sourceError: unknown;
-  const reader = body.getReader();
-  // Re-expose the source so a failure of the download is told apart from one of the upload.
-  const source = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      let r: ReadableStreamReadResult<Uint8Array>;
-      try {
-        r = await reader.read();
-      } catch (e) {
-        sourceError = e;
-        throw e;
-      }
-      if (r.done) return controller.close();
-      bytes += r.value.byteLength;
-      const now = performance.now();
-      if (now - last > 200) {
-        last = now;
-        emit({ type: "blob-progress", digest: blob.digest, bytes, size: blob.size });
-      }
-      controller.enqueue(r.value);
-    },
-    cancel: (reason) => reader.cancel(reason),
-  }, { highWaterMark: 0 });
   if (writer.consume) {
     try {
-      await writer.consume(source);
+      await writer.consume(body);
     } catch (e) {
       throw sourceError ?? e; // the download's own failure says more than the upload's
     }
     return;
   }
   try {
-    await source.pipeTo(writer.writable, { signal });
+    await body.pipeTo(writer.writable, { signal });
   } catch (e) {
     const upload = await writer.commit().then(() => undefined, (c: unknown) => c);
     // The download's own failure says what went wrong; else the upload's, when it has one.

@@ -90,6 +90,28 @@ export class DigestMismatchError extends DtoolError {
   }
 }
 
+/**
+ * A failure that no lower layer has retried and that trying the whole
+ * transfer again may fix: a streamed upload the registry refused with a
+ * 5xx or lost midway, a manifest body cut short. The copy engine tries
+ * these again (and content with the wrong digest); every other failure has
+ * had its retries in the HTTP layer or the fetcher already.
+ *
+ * @example
+ * ```ts
+ * import { TransientError } from "./errors.ts";
+ * const e = new TransientError("upload of sha256:… lost midway");
+ * console.log(e.exitCode); // 1
+ * ```
+ */
+export class TransientError extends DtoolError {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ExitCode.Failure, options);
+    this.name = "TransientError";
+  }
+}
+
 /** A manifest or index document that cannot be used (bad JSON, schema 1, missing fields…). */
 export class InvalidManifestError extends DtoolError {
   /** Creates the error. */

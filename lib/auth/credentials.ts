@@ -45,10 +45,22 @@ export function parseCredentials(value: string, flag = "--creds"): Credentials {
  * ```
  */
 export function basicAuthorization(username: string, password: string): string {
-  const bytes = new TextEncoder().encode(`${username}:${password}`);
+  return `Basic ${encodeBase64Text(`${username}:${password}`)}`;
+}
+
+/**
+ * Base64 of text as UTF-8 (`auth` values of Docker's config, Basic credentials).
+ *
+ * @example
+ * ```ts
+ * import { encodeBase64Text } from "./credentials.ts";
+ * console.log(encodeBase64Text("u:pässword")); // "dTpww6Rzc3dvcmQ="
+ * ```
+ */
+export function encodeBase64Text(text: string): string {
   let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return `Basic ${btoa(binary)}`;
+  for (const b of new TextEncoder().encode(text)) binary += String.fromCharCode(b);
+  return btoa(binary);
 }
 
 /**

@@ -151,6 +151,11 @@ export function configKeyHost(key: string): string {
 
 const DOCKER_HUB_KEYS = new Set(["docker.io", "index.docker.io", "registry-1.docker.io"]);
 
+/** The key of `record` that names `registry`: the exact one first, else a URL-shaped one. */
+function findKey(record: Record<string, unknown>, registry: string): string | undefined {
+  return registry in record ? registry : Object.keys(record).find((k) => keyMatches(k, registry));
+}
+
 /** True when `key` names `registry` (Docker Hub's aliases counted as one). */
 function keyMatches(key: string, registryName: string): boolean {
   const host = configKeyHost(key);
@@ -175,11 +180,8 @@ export function credentialsFromConfig(
   registry: string,
 ): Credentials | undefined {
   const auths = cfg.auths ?? {};
-  const key = registry in auths
-    ? registry
-    : Object.keys(auths).find((k) => keyMatches(k, registry));
-  if (key === undefined) return undefined;
-  return decodeEntry(auths[key]);
+  const key = findKey(auths, registry);
+  return key === undefined ? undefined : decodeEntry(auths[key]);
 }
 
 function decodeEntry(entry: AuthEntry | undefined): Credentials | undefined {
@@ -222,9 +224,7 @@ function decodeBasic(auth: string): Credentials {
  */
 export function helperFor(cfg: DockerConfig, registry: string): string | undefined {
   const helpers = cfg.credHelpers ?? {};
-  const key = registry in helpers
-    ? registry
-    : Object.keys(helpers).find((k) => keyMatches(k, registry));
+  const key = findKey(helpers, registry);
   return (key !== undefined ? helpers[key] : undefined) || cfg.credsStore || undefined;
 }
 

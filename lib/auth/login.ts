@@ -8,7 +8,7 @@
  */
 import { dirname, join } from "node:path";
 import { helperErase, helperStore } from "./credential_helper.ts";
-import { basicAuthorization, type Credentials } from "./credentials.ts";
+import { type Credentials, encodeBase64Text } from "./credentials.ts";
 import {
   configKeyHost,
   type DockerConfig,
@@ -58,8 +58,7 @@ export async function storeLogin(
     string,
     unknown
   >;
-  const basic = basicAuthorization(creds.username, creds.password).slice("Basic ".length);
-  auths[serverUrlFor(registry)] = { auth: basic };
+  auths[serverUrlFor(registry)] = { auth: encodeBase64Text(`${creds.username}:${creds.password}`) };
   doc.auths = auths;
   await writeAtomic(path, doc);
   return { kind: "file", path };

@@ -50,7 +50,8 @@ export async function makeResolver(s: EndSettings): Promise<DockerResolver> {
   const flag: Credentials | undefined = s.creds !== undefined
     ? parseCredentials(s.creds, s.credsFlag)
     : undefined;
-  const credentials = await credentialLookup({
+  // A shared client already has its credentials: no second read of the config file.
+  const credentials = s.client ? undefined : await credentialLookup({
     flag,
     authfile: s.authfile,
     warn: (m) => console.error(`dtool: note: ${m}`),

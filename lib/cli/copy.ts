@@ -42,12 +42,7 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
   if (flags.all && flags.platform?.length) {
     throw new UsageError("--all and --platform cannot be used together");
   }
-  const mode = flags.progress as ProgressMode;
-  if (!["auto", "tty", "plain", "json"].includes(mode)) {
-    throw new UsageError(
-      `--progress must be auto, tty, plain or json, not ${JSON.stringify(mode)}`,
-    );
-  }
+  const mode = flags.progress as ProgressMode; // commander checked it against the choices
   const platforms = (flags.platform ?? []).map(parsePlatform);
   const debug = flags.debug ?? false;
   const srcResolver = await makeResolver({

@@ -14,12 +14,19 @@ export function parseBool(value: string): boolean {
   throw new InvalidArgumentError(`expected true or false, got ${JSON.stringify(value)}`);
 }
 
-/** Parses a positive whole number flag. */
-export function parsePositiveInt(value: string): number {
+/** Parses a whole number flag (0 or more): `--retry-times`. */
+export function parseWholeNumber(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n < 0) {
     throw new InvalidArgumentError(`expected a whole number, got ${JSON.stringify(value)}`);
   }
+  return n;
+}
+
+/** Parses a count that must be at least 1: `--jobs`. */
+export function parsePositiveInt(value: string): number {
+  const n = parseWholeNumber(value);
+  if (n < 1) throw new InvalidArgumentError(`expected 1 or more, got ${JSON.stringify(value)}`);
   return n;
 }
 

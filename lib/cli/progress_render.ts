@@ -37,7 +37,9 @@ export function formatBytes(n: number): string {
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
 
-const short = (digest: string) => digest.replace(/^sha256:/, "").slice(0, 12);
+/** A digest as 12 hex digits; anything else (a reference, for the root) as it is. */
+const short = (digest: string) =>
+  /^sha(256|512):/.test(digest) ? digest.replace(/^sha\d+:/, "").slice(0, 12) : digest;
 const encoder = new TextEncoder();
 const write = (s: string) => Deno.stderr.writeSync(encoder.encode(s));
 

@@ -66,6 +66,13 @@ export interface Fetcher {
 export interface FetchOptions {
   /** Aborts the transfer. */
   signal?: AbortSignal;
+  /** Told the bytes passed on so far, after each chunk (no extra stream stage needed). */
+  onProgress?: (bytes: number) => void;
+  /**
+   * Told when the download itself fails (the stream then errors with the
+   * same error), so a consumer can tell it from a failure of its own.
+   */
+  onError?: (error: unknown) => void;
 }
 
 /**

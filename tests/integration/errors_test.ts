@@ -48,6 +48,11 @@ Deno.test("bad input exits 2 with one line naming what was wrong", async (t) => 
     assert.equal(r.code, 2);
     assertOneLineError(r.stderr, /unknown option '--frobnicate'/);
   });
+  await t.step("--jobs below 1", async () => {
+    const r = await dtool(["copy", "--jobs", "0", "docker://a/b:1", "docker://c/d:1"]);
+    assert.equal(r.code, 2);
+    assertOneLineError(r.stderr, /'--jobs <n>' argument '0' is invalid\. expected 1 or more/);
+  });
   await t.step("--all with --platform", async () => {
     const r = await dtool([
       "copy",

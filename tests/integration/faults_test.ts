@@ -359,6 +359,8 @@ Deno.test("library: a blob that always answers 503 fails the copy, and no tag is
     assert.doesNotMatch(err.message, /\n/, "one line");
     assert.ok(err.message.includes(env.layer), `names the blob: ${err.message}`);
     assert.match(err.message, /503/);
+    // The HTTP layer's retries (1 + 3) and no second round on top of them.
+    assert.equal(blobGets(env.proxy, env.layer).length, 4);
     assert.equal(await readable(`${env.dst.host}/down/app:1`), false);
     assert.equal(await readable(`${env.dst.host}/down/app@${env.fx.digest}`), false);
   });

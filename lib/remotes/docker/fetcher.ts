@@ -76,6 +76,8 @@ export class DockerFetcher implements Fetcher {
     return await verifiedDownload(open, desc, {
       resumeTimes: this.#opts.resumeTimes ?? 3,
       readTimeoutMs: this.#opts.readTimeoutMs ?? 60_000,
+      onProgress: options.onProgress,
+      onError: options.onError,
     });
   }
 }
@@ -89,7 +91,12 @@ export class DockerFetcher implements Fetcher {
 async function verifiedDownload(
   open: (offset: number, signal: AbortSignal) => Promise<Response>,
   desc: Descriptor,
-  opts: { resumeTimes: number; readTimeoutMs: number },
+  opts: {
+    resumeTimes: number;
+    readTimeoutMs: number;
+    onProgress?: (bytes: number) => void;
+    onError?: (error: unknown) => void;
+  },
 ): Promise<ReadableStream<Uint8Array>> {
   const digester = new Digester(parseDigest(desc.digest).algorithm);
   let abort = new AbortController();
@@ -163,11 +170,13 @@ async function verifiedDownload(
             );
           }
           controller.enqueue(chunk);
+          opts.onProgress?.(digester.size);
           return;
         }
       } catch (e) {
         stop();
         reader.cancel().catch(() => {});
+        opts.onError?.(e);
         throw e;
       }
     },

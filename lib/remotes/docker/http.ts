@@ -13,7 +13,8 @@ import { AuthError, DtoolError, NotFoundError } from "../../errors.ts";
 import { insecureFetch } from "./insecure_fetch.ts";
 import { redactText, redactUrl } from "../../redact.ts";
 import { readAll } from "../manifest_source.ts";
-import { tlsMaterialFor } from "./tls.ts";
+import { retryDelay, sleep } from "../../retry.ts";
+import { type TlsMaterial, tlsMaterialFor } from "./tls.ts";
 
 export { redactUrl };
 
@@ -69,6 +70,20 @@ export interface RegistryRequest {
 
 const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
+/**
+ * True for statuses worth sending a request again for: 408, 429, 500, 502,
+ * 503, 504.
+ *
+ * @example
+ * ```ts
+ * import { isRetryableStatus } from "./http.ts";
+ * console.log(isRetryableStatus(503), isRetryableStatus(404)); // true false
+ * ```
+ */
+export function isRetryableStatus(status: number): boolean {
+  return RETRYABLE_STATUS.has(status);
+}
+
 /** Where each response finally came from, after redirects. */
 const FINAL_URL = new WeakMap<Response, string>();
 
@@ -107,10 +122,6 @@ export function isLoopbackHost(hostName: string): boolean {
   return name === "localhost" || name === "::1" || /^127\.\d+\.\d+\.\d+$/.test(name);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** True for a TLS failure that means "this server does not speak TLS at all". */
 function isNotTls(err: unknown): boolean {
   const text = String((err as Error)?.message ?? err) + String((err as Error)?.cause ?? "");
@@ -146,6 +157,7 @@ export class RegistryClient {
   #opts: RegistryClientOptions;
   #endpoints = new Map<string, Promise<string>>();
   #tlsClients = new Map<string, Promise<Deno.HttpClient | undefined>>();
+  #tlsMaterials = new Map<string, Promise<TlsMaterial | undefined>>();
 
   /** Creates a client; nothing is sent until the first request. */
   constructor(opts: RegistryClientOptions) {
@@ -247,22 +259,21 @@ export class RegistryClient {
 
   async #sendWithRetry(url: string, init: RequestInit): Promise<Response> {
     const times = this.#opts.retryTimes ?? 3;
-    const delay = this.#opts.retryDelayMs ?? 500;
+    const delay = { baseMs: this.#opts.retryDelayMs ?? 500, fixed: this.#opts.fixedRetryDelay };
     for (let attempt = 0;; attempt++) {
       let res: Response;
       try {
         res = await this.#sendFollowing(url, init);
       } catch (e) {
         if (attempt >= times || init.signal?.aborted || isNotTls(e) || isCertError(e)) throw e;
-        await sleep(this.#opts.fixedRetryDelay ? delay : backoff(delay, attempt));
+        await sleep(retryDelay(delay, attempt), init.signal ?? undefined);
         continue;
       }
       if (!RETRYABLE_STATUS.has(res.status) || attempt >= times) return res;
-      const wait = retryAfterMs(res.headers.get("retry-after")) ??
-        (this.#opts.fixedRetryDelay ? delay : backoff(delay, attempt));
+      const wait = retryAfterMs(res.headers.get("retry-after")) ?? retryDelay(delay, attempt);
       await res.body?.cancel();
       this.#opts.debug?.(`retrying in ${wait}ms after HTTP ${res.status}`);
-      await sleep(wait);
+      await sleep(wait, init.signal ?? undefined);
     }
   }
 
@@ -288,18 +299,26 @@ export class RegistryClient {
     }
   }
 
-  /** An HTTP client carrying the host's extra CAs and client certificate, if it has any. */
-  #tlsClient(url: string): Promise<Deno.HttpClient | undefined> {
-    const u = new URL(url);
-    if (u.protocol !== "https:") return Promise.resolve(undefined);
-    let p = this.#tlsClients.get(u.host);
+  /** The host's cert-dir material, read once per run. */
+  #tlsMaterial(host: string): Promise<TlsMaterial | undefined> {
+    let p = this.#tlsMaterials.get(host);
     if (!p) {
-      p = tlsMaterialFor(u.host, this.#opts.certDir?.(u.host)).then((m) =>
+      p = tlsMaterialFor(host, this.#opts.certDir?.(host));
+      this.#tlsMaterials.set(host, p);
+    }
+    return p;
+  }
+
+  /** An HTTP client carrying the host's extra CAs and client certificate, if it has any. */
+  #tlsClient(host: string): Promise<Deno.HttpClient | undefined> {
+    let p = this.#tlsClients.get(host);
+    if (!p) {
+      p = this.#tlsMaterial(host).then((m) =>
         m && (m.caCerts.length || m.cert)
           ? Deno.createHttpClient({ caCerts: m.caCerts, cert: m.cert, key: m.key })
           : undefined
       );
-      this.#tlsClients.set(u.host, p);
+      this.#tlsClients.set(host, p);
     }
     return p;
   }
@@ -330,10 +349,10 @@ export class RegistryClient {
       let res: Response;
       try {
         if (u.protocol === "https:" && this.#opts.insecure?.(u.host)) {
-          const identity = await tlsMaterialFor(u.host, this.#opts.certDir?.(u.host));
+          const identity = await this.#tlsMaterial(u.host);
           res = await insecureFetch(url, { ...init, signal }, identity ?? {});
         } else {
-          const client = await this.#tlsClient(url);
+          const client = u.protocol === "https:" ? await this.#tlsClient(u.host) : undefined;
           res = await fetch(url, client ? { ...init, signal, client } : { ...init, signal });
         }
       } finally {
@@ -355,11 +374,6 @@ function isCertError(err: unknown): boolean {
     String((err as Error)?.message) +
       String((err as Error)?.cause ?? ""),
   );
-}
-
-function backoff(base: number, attempt: number): number {
-  const exp = base * 2 ** attempt;
-  return Math.round(exp / 2 + Math.random() * exp / 2);
 }
 
 /** Longest Retry-After honoured; a registry asking for more gets this and a retry. */

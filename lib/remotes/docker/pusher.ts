@@ -6,11 +6,12 @@
  * @module
  */
 import { computeDigest, parseDigest } from "../../digest.ts";
-import { DigestMismatchError, DtoolError, NotFoundError } from "../../errors.ts";
+import { DigestMismatchError, DtoolError, NotFoundError, TransientError } from "../../errors.ts";
 import { type Descriptor, MAX_MANIFEST_BYTES } from "../../manifest.ts";
 import { isIndexMediaType, isManifestMediaType } from "../../media_types.ts";
 import type { ContentWriter, Pusher, PushOptions } from "../remotes.ts";
-import { type RegistryClient, responseError } from "./http.ts";
+import { isRetryableStatus, type RegistryClient, responseError } from "./http.ts";
+import { repositoryScope } from "./scope.ts";
 
 /** Tuning of a {@linkcode DockerPusher}. */
 export interface DockerPusherOptions {
@@ -59,13 +60,8 @@ export class DockerPusher implements Pusher {
     this.#opts = opts;
   }
 
-  #scope(extra?: string): string {
-    const scopes = [`repository:${this.repository}:pull,push`];
-    if (this.#opts.mountFrom && this.#opts.mountFrom !== this.repository) {
-      scopes.push(`repository:${this.#opts.mountFrom}:pull`);
-    }
-    if (extra && !scopes.includes(extra)) scopes.push(extra);
-    return scopes.join(" ");
+  #scope(mountFrom = this.#opts.mountFrom): string {
+    return repositoryScope(this.repository, { push: true, mountFrom });
   }
 
   /** True when the repository holds the blob or manifest (one HEAD). */
@@ -92,7 +88,7 @@ export class DockerPusher implements Pusher {
       host: this.host,
       method: "POST",
       path: `/v2/${this.repository}/blobs/uploads/?${q}`,
-      scope: this.#scope(`repository:${fromRepository}:pull`),
+      scope: this.#scope(fromRepository),
     });
     await res.body?.cancel();
     if (res.status === 201) return true;
@@ -125,7 +121,7 @@ export class DockerPusher implements Pusher {
       if (res.status !== 202 || !location) {
         throw await responseError(
           res,
-          `upload of ${desc.digest} to ${this.host}/${this.repository}`,
+          `upload of ${this.#what(desc)}`,
         );
       }
       session = { location, minChunk: minChunkOf(res) };
@@ -149,7 +145,16 @@ export class DockerPusher implements Pusher {
         body,
         scope: this.#scope(),
         signal: options.signal,
-      }).then((res) => this.#checkCommitted(res, desc)).catch(async (e) => {
+      }).then(
+        (res) => this.#checkCommitted(res, desc, { streamed: true }),
+        (e) => {
+          // The body went with the request: nothing below can send it again.
+          const reason = e instanceof Error ? e.message : String(e);
+          throw new TransientError(`upload of ${this.#what(desc)} failed: ${reason}`, {
+            cause: e,
+          });
+        },
+      ).catch(async (e) => {
         await this.#cancelUpload(location);
         throw e;
       });
@@ -187,9 +192,23 @@ export class DockerPusher implements Pusher {
     }
   }
 
-  async #checkCommitted(res: Response, desc: Descriptor): Promise<void> {
+  /** `sha256:… to host/repository`, for messages. */
+  #what(desc: Descriptor): string {
+    return `${desc.digest} to ${this.host}/${this.repository}`;
+  }
+
+  async #checkCommitted(
+    res: Response,
+    desc: Descriptor,
+    opts: { streamed?: boolean } = {},
+  ): Promise<void> {
     if (res.status !== 201) {
-      throw await responseError(res, `upload of ${desc.digest} to ${this.host}/${this.repository}`);
+      const e = await responseError(res, `upload of ${this.#what(desc)}`);
+      // A streamed body was never retried by the HTTP layer: a 5xx may pass on a new try.
+      if (opts.streamed && isRetryableStatus(res.status)) {
+        throw new TransientError(e.message, { cause: e });
+      }
+      throw e;
     }
     await res.body?.cancel();
     const echoed = res.headers.get("docker-content-digest");
@@ -308,9 +327,10 @@ export class DockerPusher implements Pusher {
         }
         failure = await responseError(
           res,
-          `upload of ${desc.digest} to ${this.host}/${this.repository} at byte ${at}`,
+          `upload of ${this.#what(desc)} at byte ${at}`,
         );
-        if (![408, 416, 429, 500, 502, 503, 504].includes(res.status)) throw failure;
+        // 416: the registry's offset is not ours; its upload status says where to go on from.
+        if (!isRetryableStatus(res.status) && res.status !== 416) throw failure;
       } catch (e) {
         if (signal?.aborted || failure === e) throw e;
         failure ??= e;

@@ -6,7 +6,7 @@
  * @module
  */
 import { computeDigest, parseDigest } from "../../digest.ts";
-import { DigestMismatchError, NotFoundError } from "../../errors.ts";
+import { DigestMismatchError, DtoolError, NotFoundError, TransientError } from "../../errors.ts";
 import { MAX_MANIFEST_BYTES, type ParsedManifest, parseManifest } from "../../manifest.ts";
 import { readAll } from "../manifest_source.ts";
 import { MANIFEST_ACCEPT } from "../../media_types.ts";
@@ -15,6 +15,7 @@ import type { Fetcher, Pusher, Resolved, Resolver, TagLister } from "../remotes.
 import { DockerFetcher, type DockerFetcherOptions } from "./fetcher.ts";
 import { RegistryClient, type RegistryClientOptions, responseError } from "./http.ts";
 import { DockerPusher } from "./pusher.ts";
+import { repositoryScope } from "./scope.ts";
 import { listTags } from "./tags.ts";
 
 /** Options of a {@linkcode DockerResolver}: the HTTP client's and the fetcher's. */
@@ -66,10 +67,7 @@ export class DockerResolver implements Resolver, TagLister {
   }
 
   #scope(path: string): string {
-    if (!this.#opts.forPush) return `repository:${path}:pull`;
-    const from = this.#opts.mountFrom;
-    const own = `repository:${path}:pull,push`;
-    return from && from !== path ? `${own} repository:${from}:pull` : own;
+    return repositoryScope(path, { push: this.#opts.forPush, mountFrom: this.#opts.mountFrom });
   }
 
   /** HEADs the manifest a reference names and returns its descriptor. */
@@ -121,7 +119,13 @@ export class DockerResolver implements Resolver, TagLister {
     }
     if (!res.ok) throw await responseError(res, `manifest ${r.toString()}`);
     // Bounded: a registry cannot make dtool hold more than a manifest's maximum.
-    const raw = await readAll(res.body!, MAX_MANIFEST_BYTES);
+    const raw = await readAll(res.body!, MAX_MANIFEST_BYTES).catch((e) => {
+      if (e instanceof DtoolError) throw e;
+      // The body broke off after the headers: nothing below retries that, a new GET may do.
+      throw new TransientError(`manifest of ${r.toString()} cut short: ${(e as Error).message}`, {
+        cause: e,
+      });
+    });
     const expected = r.digest ?? res.headers.get("docker-content-digest");
     if (expected) {
       const actual = computeDigest(raw, parseDigest(expected).algorithm);

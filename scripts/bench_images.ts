@@ -18,7 +18,7 @@ import { createHash } from "node:crypto";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import { sha256Digest } from "../tests/helpers/images.ts";
+import { sha256Digest, tarHeader } from "../tests/helpers/images.ts";
 import { skopeoInspectRaw } from "../tests/helpers/skopeo.ts";
 
 /** Media types of the benchmark images. */
@@ -50,29 +50,6 @@ export interface BenchImage {
 
 const CHUNK = 1 << 20;
 const enc = new TextEncoder();
-
-/** A ustar header for one regular file `name` of `size` bytes. */
-function tarHeader(name: string, size: number): Uint8Array {
-  const h = new Uint8Array(512);
-  const put = (s: string, off: number) => h.set(enc.encode(s), off);
-  const oct = (n: number, width: number) => n.toString(8).padStart(width - 1, "0") + "\0";
-  put(name, 0);
-  put(oct(0o644, 8), 100);
-  put(oct(0, 8), 108);
-  put(oct(0, 8), 116);
-  put(oct(size, 12), 124);
-  put(oct(1700000000, 12), 136);
-  put("        ", 148);
-  put("0", 156);
-  put("ustar\0", 257);
-  put("00", 263);
-  put("root", 265);
-  put("root", 297);
-  let sum = 0;
-  for (const b of h) sum += b;
-  put(sum.toString(8).padStart(6, "0") + "\0 ", 148);
-  return h;
-}
 
 /** The tar of one random file, in fresh chunks (zlib may still hold earlier ones). */
 async function* randomTar(name: string, size: number): AsyncGenerator<Buffer> {

@@ -95,11 +95,8 @@ export function parsePlatform(p: string): { os: string; architecture: string; va
   return variant ? { os, architecture, variant } : { os, architecture };
 }
 
-/**
- * A minimal valid ustar archive holding one regular file `name` with `data`
- * (512-byte header, data padded to 512, two zero end blocks).
- */
-export function makeTar(name: string, data: Uint8Array, mtime = 1700000000): Uint8Array {
+/** A ustar header for one regular file `name` of `size` bytes. */
+export function tarHeader(name: string, size: number, mtime = 1700000000): Uint8Array {
   if (enc.encode(name).length > 99) throw new Error("tar name too long");
   const h = new Uint8Array(512);
   const put = (s: string, off: number) => h.set(enc.encode(s), off);
@@ -108,7 +105,7 @@ export function makeTar(name: string, data: Uint8Array, mtime = 1700000000): Uin
   put(oct(0o644, 8), 100); // mode
   put(oct(0, 8), 108); // uid
   put(oct(0, 8), 116); // gid
-  put(oct(data.length, 12), 124); // size
+  put(oct(size, 12), 124); // size
   put(oct(mtime, 12), 136); // mtime
   put("        ", 148); // checksum placeholder (spaces)
   put("0", 156); // typeflag: regular file
@@ -119,6 +116,15 @@ export function makeTar(name: string, data: Uint8Array, mtime = 1700000000): Uin
   let sum = 0;
   for (const b of h) sum += b;
   put(sum.toString(8).padStart(6, "0") + "\0 ", 148);
+  return h;
+}
+
+/**
+ * A minimal valid ustar archive holding one regular file `name` with `data`
+ * (512-byte header, data padded to 512, two zero end blocks).
+ */
+export function makeTar(name: string, data: Uint8Array, mtime = 1700000000): Uint8Array {
+  const h = tarHeader(name, data.length, mtime);
   const out = new Uint8Array(512 + Math.ceil(data.length / 512) * 512 + 1024);
   out.set(h, 0);
   out.set(data, 512);

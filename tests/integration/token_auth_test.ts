@@ -24,6 +24,12 @@ Deno.test("token auth: anonymous pull, authenticated push, one token per scope, 
   const reg = await startRegistry({ extraConfig: tokens.registryConfig() });
   const open = await startRegistry();
   const noConfig = { DOCKER_CONFIG: `${dir}/none` };
+  /** A DOCKER_CONFIG folder holding `config`; returns the environment that points at it. */
+  const dockerConfig = async (name: string, config: unknown) => {
+    await Deno.mkdir(`${dir}/${name}`);
+    await Deno.writeTextFile(`${dir}/${name}/config.json`, JSON.stringify(config));
+    return { DOCKER_CONFIG: `${dir}/${name}` };
+  };
   const secrets = () => [PASSWORD, REFRESH, btoa(`${USER}:${PASSWORD}`), ...tokens.issued];
   const assertNoSecrets = (text: string) => {
     for (const s of secrets()) assert.ok(!text.includes(s), "a secret leaked into the output");
@@ -127,14 +133,9 @@ Deno.test("token auth: anonymous pull, authenticated push, one token per scope, 
     await t.step(
       "an identitytoken in the config is exchanged with the refresh_token grant",
       async () => {
-        const cfg = `${dir}/identity`;
-        await Deno.mkdir(cfg);
-        await Deno.writeTextFile(
-          `${cfg}/config.json`,
-          JSON.stringify({
-            auths: { [reg.host]: { auth: btoa(`${USER}:`), identitytoken: REFRESH } },
-          }),
-        );
+        const env = await dockerConfig("identity", {
+          auths: { [reg.host]: { auth: btoa(`${USER}:`), identitytoken: REFRESH } },
+        });
         const before = tokens.requests.length;
         const r = await dtoolOk([
           "inspect",
@@ -142,7 +143,7 @@ Deno.test("token auth: anonymous pull, authenticated push, one token per scope, 
           "--debug",
           `docker://${reg.host}/private/app:1`,
         ], {
-          env: { DOCKER_CONFIG: cfg },
+          env,
         });
         assert.deepEqual(r.stdoutBytes, fx.raw);
         const made = tokens.requests.slice(before);
@@ -157,17 +158,12 @@ Deno.test("token auth: anonymous pull, authenticated push, one token per scope, 
     await t.step("a realm without OAuth2 gets the identitytoken by GET with Basic", async () => {
       tokens.refusePost = true;
       try {
-        const cfg = `${dir}/identity-get`;
-        await Deno.mkdir(cfg);
-        await Deno.writeTextFile(
-          `${cfg}/config.json`,
-          JSON.stringify({
-            auths: { [reg.host]: { auth: btoa(`${USER}:`), identitytoken: REFRESH } },
-          }),
-        );
+        const env = await dockerConfig("identity-get", {
+          auths: { [reg.host]: { auth: btoa(`${USER}:`), identitytoken: REFRESH } },
+        });
         const before = tokens.requests.length;
         const r = await dtoolOk(["inspect", "--raw", `docker://${reg.host}/private/app:1`], {
-          env: { DOCKER_CONFIG: cfg },
+          env,
         });
         assert.deepEqual(r.stdoutBytes, fx.raw);
         const made = tokens.requests.slice(before);
@@ -187,15 +183,12 @@ Deno.test("token auth: anonymous pull, authenticated push, one token per scope, 
       });
       await resolver.resolve(`${reg.host}/private/app:1`);
       const token = tokens.issued.at(-1)!;
-      const cfg = `${dir}/registrytoken`;
-      await Deno.mkdir(cfg);
-      await Deno.writeTextFile(
-        `${cfg}/config.json`,
-        JSON.stringify({ auths: { [reg.host]: { registrytoken: token } } }),
-      );
+      const env = await dockerConfig("registrytoken", {
+        auths: { [reg.host]: { registrytoken: token } },
+      });
       const before = tokens.requests.length;
       const r = await dtoolOk(["inspect", "--raw", `docker://${reg.host}/private/app:1`], {
-        env: { DOCKER_CONFIG: cfg },
+        env,
       });
       assert.deepEqual(r.stdoutBytes, fx.raw);
       assert.equal(tokens.requests.length, before, "no token request was needed");

@@ -21,7 +21,7 @@ export * from "./lib/digest.ts";
 export * from "./lib/media_types.ts";
 export * from "./lib/manifest.ts";
 export * from "./lib/progress.ts";
-export type * from "./lib/remotes/remotes.ts";
+export * from "./lib/remotes/remotes.ts";
 export * from "./lib/remotes/manifest_source.ts";
 export { DockerResolver, type DockerResolverOptions } from "./lib/remotes/docker/resolver.ts";
 export { DockerFetcher, type DockerFetcherOptions } from "./lib/remotes/docker/fetcher.ts";

@@ -25,7 +25,13 @@ import { formatPlatform, hostPlatform, type Platform, platformMatcher } from "./
 import type { ProgressEvent, ProgressListener } from "./progress.ts";
 import { getManifest, readAll } from "./remotes/manifest_source.ts";
 import { retryDelay, sleep } from "./retry.ts";
-import type { Fetcher, Pusher, Resolver } from "./remotes/remotes.ts";
+import {
+  canMount,
+  type Fetcher,
+  type Pusher,
+  type PushOptions,
+  type Resolver,
+} from "./remotes/remotes.ts";
 
 /** One end of a copy. */
 export interface CopyEndpoint {
@@ -170,17 +176,16 @@ export async function copyImage(
     bytes: blobs.reduce((n, b) => n + b.size, 0),
     manifests: plan.children.length + 1,
   });
-  const mountFrom = mountSource(fetcher, pusher);
   await runPool(
     blobs,
     opts.jobs ?? DEFAULT_JOBS,
     opts.signal,
-    (blob, signal) => copyBlob(blob, fetcher, pusher, mountFrom, { ...opts, signal }, result, emit),
+    (blob, signal) => copyBlob(blob, fetcher, pusher, { ...opts, signal }, result, emit),
   );
   for (const child of plan.children) {
-    await pushManifest(pusher, child, undefined, emit, opts.signal);
+    await pushManifest(pusher, child, { signal: opts.signal }, emit);
   }
-  await pushManifest(pusher, root, dst.tag, emit, opts.signal);
+  await pushManifest(pusher, root, { tag: dst.tag, root: true, signal: opts.signal }, emit);
   emitDone(emit, result, started);
   return result;
 }
@@ -199,6 +204,8 @@ function emitDone(emit: ProgressListener, r: CopyResult, started: number) {
 
 /** True when the destination tag (or digest) already names `digest`: one HEAD. */
 async function destinationNames(dst: CopyDestination, digest: string): Promise<boolean> {
+  // A destination named by neither (a layout's unnamed entry) is written afresh.
+  if (dst.tag === undefined && dst.digest === undefined) return false;
   try {
     const { descriptor } = await dst.resolver.resolve(dst.ref);
     return descriptor.digest === digest;
@@ -344,17 +351,10 @@ function uniqueBlobs(images: ParsedManifest[]): Descriptor[] {
   return [...seen.values()];
 }
 
-/** The repository a blob can be mounted from, when source and destination share a registry. */
-function mountSource(fetcher: Fetcher, pusher: Pusher): string | undefined {
-  if (!pusher.mount || !fetcher.host || !fetcher.repository || fetcher.host !== pusher.host) return;
-  return fetcher.repository !== pusher.repository ? fetcher.repository : undefined;
-}
-
 async function copyBlob(
   blob: Descriptor,
   fetcher: Fetcher,
   pusher: Pusher,
-  mountFrom: string | undefined,
   opts: CopyOptions,
   result: CopyResult,
   emit: ProgressListener,
@@ -364,7 +364,8 @@ async function copyBlob(
     emit({ type: "blob-skip", digest: blob.digest, size: blob.size, reason: "exists" });
     return;
   }
-  if (mountFrom && await pusher.mount!(blob, mountFrom)) {
+  // The pusher knows whether it can take the blob from where the fetcher reads it.
+  if (canMount(pusher) && await pusher.mount(blob, fetcher, { signal: opts.signal })) {
     result.mounted++;
     emit({ type: "blob-skip", digest: blob.digest, size: blob.size, reason: "mounted" });
     return;
@@ -452,18 +453,18 @@ async function transfer(
 async function pushManifest(
   pusher: Pusher,
   m: ParsedManifest,
-  tag: string | undefined,
+  options: PushOptions,
   emit: ProgressListener,
-  signal: AbortSignal | undefined,
 ): Promise<void> {
+  const { signal, tag } = options;
   signal?.throwIfAborted();
   const desc: Descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.raw.byteLength };
-  if (tag === undefined && await pusher.exists(desc, { signal })) {
+  if (!options.root && await pusher.exists(desc, { signal })) {
     emit({ type: "manifest", digest: m.digest, mediaType: m.mediaType, skipped: true });
     return;
   }
   signal?.throwIfAborted(); // the last moment a copy can be stopped before the tag moves
-  const writer = await pusher.push(desc, { tag, signal });
+  const writer = await pusher.push(desc, options);
   await new Blob([m.raw as BufferSource]).stream().pipeTo(writer.writable);
   await writer.commit();
   emit({ type: "manifest", digest: m.digest, mediaType: m.mediaType, tag });

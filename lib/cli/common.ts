@@ -7,10 +7,8 @@
 import type { Credentials } from "../auth/credentials.ts";
 import { parseCredentials } from "../auth/credentials.ts";
 import { credentialLookup } from "../auth/credential_store.ts";
-import { UsageError } from "../errors.ts";
 import type { RegistryClient } from "../remotes/docker/http.ts";
 import { DockerResolver } from "../remotes/docker/resolver.ts";
-import { type DockerReference, type ImageReference, parseImageReference } from "../reference.ts";
 
 /** Writes a `dtool: debug:` line to stderr. */
 export function debugLine(line: string): void {
@@ -69,17 +67,6 @@ export async function makeResolver(s: EndSettings): Promise<DockerResolver> {
     mountFrom: s.mountFrom,
     client: s.client,
   });
-}
-
-/** Parses a command argument as a `docker://` reference; other transports are refused for now. */
-export function dockerArgument(arg: string): { image: ImageReference; docker: DockerReference } {
-  const image = parseImageReference(arg);
-  if (image.transport !== "docker") {
-    throw new UsageError(
-      `transport ${image.transport}: is not implemented yet (only docker:// is)`,
-    );
-  }
-  return { image, docker: image.docker };
 }
 
 /** Prints a value as JSON with a 4-space indent, as skopeo does. */

@@ -6,7 +6,9 @@
 import { copyImage } from "../copy.ts";
 import { UsageError } from "../errors.ts";
 import { parsePlatform } from "../platform.ts";
-import { debugLine, dockerArgument, makeResolver } from "./common.ts";
+import { parseImageReference } from "../reference.ts";
+import { debugLine } from "./common.ts";
+import { openEndpoint } from "./transports.ts";
 import { type ProgressMode, progressRenderer } from "./progress_render.ts";
 
 /** Flags of `dtool copy`. */
@@ -32,55 +34,44 @@ export interface CopyFlags {
 
 /** Runs the copy command. */
 export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags): Promise<void> {
-  const src = dockerArgument(srcArg);
-  const dest = dockerArgument(destArg);
-  if (dest.docker.tag !== undefined && dest.docker.digest !== undefined) {
-    throw new UsageError(
-      `destination ${destArg} has both a tag and a digest; give one (a tag to write, or a digest to check)`,
-    );
-  }
+  const srcImage = parseImageReference(srcArg);
+  const destImage = parseImageReference(destArg);
   if (flags.all && flags.platform?.length) {
     throw new UsageError("--all and --platform cannot be used together");
   }
   const mode = flags.progress as ProgressMode; // commander checked it against the choices
   const platforms = (flags.platform ?? []).map(parsePlatform);
   const debug = flags.debug ?? false;
-  const srcResolver = await makeResolver({
+  const common = {
+    authfile: flags.authfile,
+    debug,
+    retryTimes: flags.retryTimes,
+    retryDelayMs: flags.retryDelay,
+  };
+  const src = await openEndpoint(srcImage, {
+    ...common,
+    role: "source",
     creds: flags.srcCreds,
     credsFlag: "--src-creds",
-    authfile: flags.authfile,
     certDir: flags.srcCertDir,
     tlsVerify: flags.srcTlsVerify,
-    debug,
-    retryTimes: flags.retryTimes,
-    retryDelayMs: flags.retryDelay,
   });
-  // Both ends on one registry with the same settings share one client: one ping, one pool of
-  // connections, and the source's token cache.
-  const sameRegistry = src.docker.domain === dest.docker.domain &&
-    flags.srcCreds === flags.destCreds && flags.srcTlsVerify === flags.destTlsVerify &&
-    flags.srcCertDir === flags.destCertDir;
-  const destResolver = await makeResolver({
-    client: sameRegistry ? srcResolver.client : undefined,
+  const dest = await openEndpoint(destImage, {
+    ...common,
+    role: "destination",
+    peer: src,
     creds: flags.destCreds,
     credsFlag: "--dest-creds",
-    authfile: flags.authfile,
     certDir: flags.destCertDir,
-    forPush: true,
-    uploadChunkSize: flags.uploadChunkSize,
-    mountFrom: src.docker.domain === dest.docker.domain ? src.docker.path : undefined,
     tlsVerify: flags.destTlsVerify,
-    debug,
-    retryTimes: flags.retryTimes,
-    retryDelayMs: flags.retryDelay,
+    uploadChunkSize: flags.uploadChunkSize,
   });
-  const d = dest.docker;
-  const tag = d.tag ?? (d.digest ? undefined : "latest");
   const renderer = progressRenderer(flags.quiet ? "none" : mode);
+  let done = false;
   try {
     const result = await copyImage(
-      { resolver: srcResolver, ref: src.docker.toString() },
-      { resolver: destResolver, ref: d.toString(), tag, digest: d.digest },
+      { resolver: src.resolver, ref: src.ref },
+      { resolver: dest.resolver, ref: dest.ref, tag: dest.tag, digest: dest.digest },
       {
         all: flags.all,
         platforms,
@@ -91,15 +82,19 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
         onProgress: renderer.listener,
       },
     );
+    await dest.close();
+    done = true;
     if (flags.digestfile) await Deno.writeTextFile(flags.digestfile, result.digest);
   } finally {
+    if (!done) await dest.discard();
     renderer.close();
     if (debug) {
+      const s = src.requestCount();
+      const d = dest.requestCount();
       debugLine(
-        sameRegistry
-          ? `${srcResolver.client.requests} HTTP requests`
-          : `${srcResolver.client.requests + destResolver.client.requests} HTTP requests ` +
-            `(source ${srcResolver.client.requests}, destination ${destResolver.client.requests})`,
+        dest.sharesPeerClient
+          ? `${s} HTTP requests`
+          : `${s + d} HTTP requests (source ${s}, destination ${d})`,
       );
     }
   }

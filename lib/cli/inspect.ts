@@ -5,8 +5,10 @@
  */
 import { inspectConfig, inspectImage, inspectRaw } from "../inspect.ts";
 import { parsePlatform } from "../platform.ts";
-import { repositoryOnly } from "../reference.ts";
-import { debugLine, dockerArgument, makeResolver, printJson, writeStdout } from "./common.ts";
+import { parseImageReference } from "../reference.ts";
+import { canListTags } from "../remotes/remotes.ts";
+import { debugLine, printJson, writeStdout } from "./common.ts";
+import { openEndpoint } from "./transports.ts";
 
 /** Flags of `dtool inspect`. */
 export interface InspectFlags {
@@ -23,9 +25,10 @@ export interface InspectFlags {
 
 /** Runs the inspect command. */
 export async function runInspect(arg: string, flags: InspectFlags): Promise<void> {
-  const { docker } = dockerArgument(arg);
+  const image = parseImageReference(arg);
   const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
-  const resolver = await makeResolver({
+  const end = await openEndpoint(image, {
+    role: "source",
     creds: flags.creds,
     credsFlag: "--creds",
     authfile: flags.authfile,
@@ -33,22 +36,23 @@ export async function runInspect(arg: string, flags: InspectFlags): Promise<void
     tlsVerify: flags.tlsVerify,
     debug: flags.debug ?? false,
   });
-  const ref = docker.toString();
+  const { resolver, ref } = end;
   try {
     if (flags.config) {
       await writeStdout(await inspectConfig(resolver, ref, { platform }));
     } else if (flags.raw) {
       await writeStdout(await inspectRaw(resolver, ref));
     } else {
-      const repo = repositoryOnly(docker).toString();
-      const info = await inspectImage(resolver, ref, docker.name, {
+      const info = await inspectImage(resolver, ref, end.name, {
         platform,
-        tags: flags.tags ? { listTags: () => resolver.listTags(repo) } : undefined,
+        tags: flags.tags && canListTags(resolver)
+          ? { listTags: () => resolver.listTags(end.repositoryRef) }
+          : undefined,
         onWarning: (m) => console.error(`dtool: warning: ${m}`),
       });
       printJson(info);
     }
   } finally {
-    if (flags.debug) debugLine(`${resolver.client.requests} HTTP requests`);
+    if (flags.debug) debugLine(`${end.requestCount()} HTTP requests`);
   }
 }

@@ -4,7 +4,10 @@
  * @module
  */
 import { UsageError } from "../errors.ts";
-import { debugLine, dockerArgument, makeResolver, printJson } from "./common.ts";
+import { parseImageReference } from "../reference.ts";
+import { canListTags } from "../remotes/remotes.ts";
+import { debugLine, printJson } from "./common.ts";
+import { openEndpoint } from "./transports.ts";
 
 /** Flags of `dtool list-tags`. */
 export interface ListTagsFlags {
@@ -17,13 +20,9 @@ export interface ListTagsFlags {
 
 /** Runs the list-tags command. */
 export async function runListTags(arg: string, flags: ListTagsFlags): Promise<void> {
-  const { docker } = dockerArgument(arg);
-  if (docker.tag !== undefined || docker.digest !== undefined) {
-    throw new UsageError(
-      `${arg} names a tag or digest; list-tags takes a repository, e.g. ${docker.name}`,
-    );
-  }
-  const resolver = await makeResolver({
+  const image = parseImageReference(arg);
+  const end = await openEndpoint(image, {
+    role: "source",
     creds: flags.creds,
     credsFlag: "--creds",
     authfile: flags.authfile,
@@ -31,10 +30,19 @@ export async function runListTags(arg: string, flags: ListTagsFlags): Promise<vo
     tlsVerify: flags.tlsVerify,
     debug: flags.debug ?? false,
   });
+  if (end.namesImage && end.transport === "docker") {
+    throw new UsageError(
+      `${arg} names a tag or digest; list-tags takes a repository, e.g. ${end.repository}`,
+    );
+  }
+  const { resolver } = end;
+  if (!canListTags(resolver)) {
+    throw new UsageError(`list-tags does not work on ${end.transport}: references`);
+  }
   try {
-    const tags = await resolver.listTags(docker.toString());
-    printJson({ Repository: docker.name, Tags: tags });
+    const tags = await resolver.listTags(end.repositoryRef);
+    printJson({ Repository: end.repository, Tags: tags });
   } finally {
-    if (flags.debug) debugLine(`${resolver.client.requests} HTTP requests`);
+    if (flags.debug) debugLine(`${end.requestCount()} HTTP requests`);
   }
 }

@@ -56,10 +56,6 @@ export interface Fetcher {
    * descriptor's; consumers must not commit anything before it closes.
    */
   fetch(desc: Descriptor, options?: FetchOptions): Promise<ReadableStream<Uint8Array>>;
-  /** The repository the fetcher reads from (for mounts), e.g. `library/ubuntu`. */
-  readonly repository?: string;
-  /** The registry host the fetcher reads from (for mounts). */
-  readonly host?: string;
 }
 
 /** Options of {@linkcode Fetcher.fetch}. */
@@ -96,6 +92,12 @@ export interface ContentWriter {
 export interface PushOptions {
   /** For a manifest: the tag to put it under instead of its digest. */
   tag?: string;
+  /**
+   * For a manifest: it is the one the destination reference names (the
+   * root of a copy), not a child of an index. A layout records a root in
+   * its `index.json` even without a tag; registries ignore this.
+   */
+  root?: boolean;
   /** Aborts the transfer. */
   signal?: AbortSignal;
 }
@@ -120,19 +122,49 @@ export interface Pusher {
   exists(desc: Descriptor, options?: { signal?: AbortSignal }): Promise<boolean>;
   /** Starts writing the content. */
   push(desc: Descriptor, options?: PushOptions): Promise<ContentWriter>;
-  /**
-   * Asks the destination to take a blob from another repository on the same
-   * registry without transferring it; false when it would not.
-   */
-  mount?(desc: Descriptor, fromRepository: string): Promise<boolean>;
-  /** The repository the pusher writes to (for mounts), e.g. `library/ubuntu`. */
-  readonly repository?: string;
-  /** The registry host the pusher writes to (for mounts). */
-  readonly host?: string;
 }
 
-/** Lists the tags of a repository. */
+/**
+ * An optional ability of a {@linkcode Pusher}: taking a blob straight from
+ * where a fetcher reads it (a cross-repository mount inside one registry)
+ * without moving its bytes. The pusher decides whether the source is one it
+ * can mount from; the copy engine only asks.
+ *
+ * @example
+ * ```ts
+ * import { canMount, type Pusher } from "./remotes.ts";
+ * const p: Pusher = { exists: () => Promise.resolve(false), push: () => Promise.reject() };
+ * console.log(canMount(p)); // false
+ * ```
+ */
+export interface Mounter {
+  /** True when the blob now exists at the destination; false when it could not be mounted. */
+  mount(desc: Descriptor, source: Fetcher, options?: { signal?: AbortSignal }): Promise<boolean>;
+}
+
+/** True when `p` can mount blobs (see {@linkcode Mounter}). */
+export function canMount<P extends object>(p: P): p is P & Mounter {
+  return typeof (p as Partial<Mounter>).mount === "function";
+}
+
+/**
+ * An optional ability of a {@linkcode Resolver}: listing the tags (or ref
+ * names) of the repository or layout a reference names.
+ */
 export interface TagLister {
-  /** Every tag, in the registry's order, following every page. */
+  /** Every tag, in the store's order, following every page. */
   listTags(ref: string): Promise<string[]>;
+}
+
+/**
+ * True when `r` can list tags (see {@linkcode TagLister}).
+ *
+ * @example
+ * ```ts
+ * import { canListTags } from "./remotes.ts";
+ * console.log(canListTags({ listTags: () => Promise.resolve([]) })); // true
+ * ```
+ */
+export function canListTags<R extends object>(r: R): r is R & TagLister {
+  return typeof (r as Partial<TagLister>).listTags === "function";
 }

@@ -9,7 +9,8 @@ import { computeDigest, parseDigest } from "../../digest.ts";
 import { DigestMismatchError, DtoolError, NotFoundError, TransientError } from "../../errors.ts";
 import { type Descriptor, MAX_MANIFEST_BYTES } from "../../manifest.ts";
 import { isIndexMediaType, isManifestMediaType } from "../../media_types.ts";
-import type { ContentWriter, Pusher, PushOptions } from "../remotes.ts";
+import type { ContentWriter, Fetcher, Mounter, Pusher, PushOptions } from "../remotes.ts";
+import { DockerFetcher } from "./fetcher.ts";
 import { isRetryableStatus, type RegistryClient, responseError } from "./http.ts";
 import { repositoryScope } from "./scope.ts";
 
@@ -37,7 +38,7 @@ export interface DockerPusherOptions {
  * console.log(p.repository); // "team/app"
  * ```
  */
-export class DockerPusher implements Pusher {
+export class DockerPusher implements Pusher, Mounter {
   /** Registry host. */
   readonly host: string;
   /** Repository path. */
@@ -81,14 +82,26 @@ export class DockerPusher implements Pusher {
     throw await responseError(res, `${kind.slice(0, -1)} ${desc.digest}`);
   }
 
-  /** Mounts a blob from another repository of the same registry; false if refused. */
-  async mount(desc: Descriptor, fromRepository: string): Promise<boolean> {
+  /**
+   * Mounts a blob from the repository `source` reads, when that is another
+   * repository of this registry; false (and no request) otherwise, or when
+   * the registry refused.
+   */
+  async mount(
+    desc: Descriptor,
+    source: Fetcher,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<boolean> {
+    if (!(source instanceof DockerFetcher) || source.host !== this.host) return false;
+    const fromRepository = source.repository;
+    if (fromRepository === this.repository) return false;
     const q = new URLSearchParams({ mount: desc.digest, from: fromRepository });
     const res = await this.#client.request({
       host: this.host,
       method: "POST",
       path: `/v2/${this.repository}/blobs/uploads/?${q}`,
       scope: this.#scope(fromRepository),
+      signal: options.signal,
     });
     await res.body?.cancel();
     if (res.status === 201) return true;

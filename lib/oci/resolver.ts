@@ -1,0 +1,127 @@
+/**
+ * The `oci:` transport: an OCI image layout directory as a
+ * {@linkcode Resolver} whose references are the layout's ref names (`""`
+ * for the one image of a layout that holds one).
+ *
+ * @module
+ */
+import type { Descriptor } from "../manifest.ts";
+import { isIndexMediaType, isManifestMediaType } from "../media_types.ts";
+import type {
+  ContentWriter,
+  Fetcher,
+  FetchOptions,
+  Pusher,
+  PushOptions,
+  Resolved,
+  Resolver,
+  TagLister,
+} from "../remotes/remotes.ts";
+import { OciLayout, withRef } from "./layout.ts";
+import { findRef, refNames } from "./refs.ts";
+
+/**
+ * Resolves ref names in the layout at `dir`; a pusher creates the layout
+ * when it does not exist yet.
+ *
+ * @example
+ * ```ts
+ * import { OciResolver } from "./resolver.ts";
+ * const dir = await Deno.makeTempDir();
+ * const r = new OciResolver(dir);
+ * await r.pusher("1"); // creates an empty layout
+ * console.log(await r.listTags()); // []
+ * ```
+ */
+export class OciResolver implements Resolver, TagLister {
+  /** The layout's directory. */
+  readonly dir: string;
+  #layout?: Promise<OciLayout>;
+
+  /** A resolver for the layout at `dir`; nothing is read until it is used. */
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  #open(create: boolean): Promise<OciLayout> {
+    if (create) {
+      this.#layout = OciLayout.open(this.dir, { create: true });
+      return this.#layout;
+    }
+    // A failed open (no layout yet) is not remembered: a pusher may create it.
+    return this.#layout ?? OciLayout.open(this.dir);
+  }
+
+  /** The manifest `ref` names (a ref name, or `""` for the layout's only image). */
+  async resolve(ref: string): Promise<Resolved> {
+    const layout = await this.#open(false);
+    const descriptor = findRef(await layout.readIndex(), ref || undefined, `oci:${this.dir}`);
+    return { name: ref ? `oci:${this.dir}:${ref}` : `oci:${this.dir}`, descriptor };
+  }
+
+  /** Reads blobs and manifests of the layout, each verified by digest. */
+  async fetcher(_ref?: string): Promise<Fetcher> {
+    return new OciFetcher(await this.#open(false));
+  }
+
+  /** Writes into the layout (creating it); a root manifest is recorded in `index.json`. */
+  async pusher(_ref?: string): Promise<Pusher> {
+    return new OciPusher(await this.#open(true));
+  }
+
+  /** The layout's ref names, in `index.json` order. */
+  async listTags(_ref?: string): Promise<string[]> {
+    return refNames(await (await this.#open(false)).readIndex());
+  }
+}
+
+/** Reads content of a layout. */
+export class OciFetcher implements Fetcher {
+  #layout: OciLayout;
+  /** A fetcher for `layout`. */
+  constructor(layout: OciLayout) {
+    this.#layout = layout;
+  }
+  /** The content of `desc` from `blobs/`, verified as it is read. */
+  fetch(desc: Descriptor, options?: FetchOptions): Promise<ReadableStream<Uint8Array>> {
+    return this.#layout.readBlob(desc, options);
+  }
+}
+
+/** Writes content into a layout. */
+export class OciPusher implements Pusher {
+  #layout: OciLayout;
+  /** A pusher for `layout`. */
+  constructor(layout: OciLayout) {
+    this.#layout = layout;
+  }
+
+  /** True when the blob is in `blobs/` with its size (checked by name, as blobs are verified on write). */
+  exists(desc: Descriptor): Promise<boolean> {
+    return this.#layout.hasBlob(desc);
+  }
+
+  /**
+   * Writes a blob or manifest; a root manifest (`root`, or with a `tag`)
+   * is added to `index.json` once its bytes are in place.
+   */
+  async push(desc: Descriptor, options: PushOptions = {}): Promise<ContentWriter> {
+    const isManifest = isManifestMediaType(desc.mediaType) || isIndexMediaType(desc.mediaType);
+    const recorded = isManifest && (options.root || options.tag !== undefined);
+    const present = recorded && await this.#layout.hasBlob(desc);
+    const writer = present ? discardingWriter() : await this.#layout.writeBlob(desc, options);
+    if (!recorded) return writer;
+    return {
+      writable: writer.writable,
+      commit: async () => {
+        await writer.commit();
+        await this.#layout.updateIndex((m) => withRef(m, desc, options.tag));
+      },
+    };
+  }
+}
+
+/** A writer for bytes the layout already holds (by digest): they are read and dropped. */
+function discardingWriter(): ContentWriter {
+  return { writable: new WritableStream(), commit: () => Promise.resolve() };
+}

@@ -34,7 +34,7 @@ export {
   type RegistryClientOptions,
   type RegistryRequest,
 } from "./lib/remotes/docker/http.ts";
-export { listTags } from "./lib/remotes/docker/tags.ts";
+export { listCatalog, listTags } from "./lib/remotes/docker/tags.ts";
 export { type Challenge, parseChallenges } from "./lib/auth/challenge.ts";
 export { type Credentials, parseCredentials } from "./lib/auth/credentials.ts";
 export {

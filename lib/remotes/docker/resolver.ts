@@ -16,7 +16,7 @@ import { DockerFetcher, type DockerFetcherOptions } from "./fetcher.ts";
 import { RegistryClient, type RegistryClientOptions, responseError } from "./http.ts";
 import { DockerPusher } from "./pusher.ts";
 import { repositoryScope } from "./scope.ts";
-import { listTags } from "./tags.ts";
+import { listCatalog, listTags } from "./tags.ts";
 
 /** Options of a {@linkcode DockerResolver}: the HTTP client's and the fetcher's. */
 export interface DockerResolverOptions extends RegistryClientOptions, DockerFetcherOptions {
@@ -158,5 +158,10 @@ export class DockerResolver implements Resolver, TagLister {
   /** Every tag of the repository of `ref`, following the registry's pages. */
   listTags(ref: string): Promise<string[]> {
     return listTags(this.client, parseDockerReference(ref));
+  }
+
+  /** Every repository of the registry `host` (`/v2/_catalog`, every page). */
+  listRepositories(host: string): Promise<string[]> {
+    return listCatalog(this.client, host);
   }
 }

@@ -1,6 +1,7 @@
 /**
- * Tag listing: `GET /v2/<name>/tags/list`, following the `Link` header of
- * each page (distribution spec, "Listing Tags").
+ * Paged listings: tags (`GET /v2/<name>/tags/list`) and the catalog
+ * (`GET /v2/_catalog`), following the `Link` header of each page
+ * (distribution spec, "Listing Tags"; Docker's catalog API).
  *
  * @module
  */
@@ -32,36 +33,93 @@ export function nextLink(header: string | null): string | undefined {
   return undefined;
 }
 
+/** One paged listing of the distribution API: tags of a repository, or the catalog. */
+export interface PagedListing {
+  /** Registry host. */
+  host: string;
+  /** First page, e.g. `/v2/app/tags/list`. */
+  path: string;
+  /** Token scope the listing needs. */
+  scope: string;
+  /** The JSON field holding each page's names (`tags`, `repositories`). */
+  field: string;
+  /** What is listed, for errors: `tags of localhost:5000/app`. */
+  what: string;
+  /** The error a 404 means. */
+  notFound: string;
+}
+
+/**
+ * Every name of a paged listing, following each page's `Link` header.
+ *
+ * @example
+ * ```ts ignore
+ * import { listPages } from "./tags.ts";
+ * import { RegistryClient } from "./http.ts";
+ * const repos = await listPages(new RegistryClient({}), {
+ *   host: "localhost:5000", path: "/v2/_catalog", scope: "registry:catalog:*",
+ *   field: "repositories", what: "catalog of localhost:5000", notFound: "no catalog",
+ * });
+ * ```
+ */
+export async function listPages(client: RegistryClient, listing: PagedListing): Promise<string[]> {
+  const names: string[] = [];
+  let next: string | undefined = listing.path;
+  for (let page = 0; next !== undefined; page++) {
+    if (page >= MAX_PAGES) throw new DtoolError(`${listing.what} never ends`);
+    const res = await client.request({ host: listing.host, url: next, scope: listing.scope });
+    if (res.status === 404) {
+      await res.body?.cancel();
+      throw new NotFoundError(listing.notFound);
+    }
+    if (!res.ok) throw await responseError(res, listing.what);
+    const bytes = await readAll(res.body!, MAX_PAGE_BYTES);
+    const body = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, string[] | null>;
+    names.push(...(body[listing.field] ?? []));
+    next = nextLink(res.headers.get("link"));
+  }
+  return names;
+}
+
 /**
  * Every tag of a repository, in the order the registry gives them.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * import { listTags } from "./tags.ts";
  * import { RegistryClient } from "./http.ts";
  * import { parseDockerReference } from "../../reference.ts";
- * // const tags = await listTags(new RegistryClient({}), parseDockerReference("localhost:5000/app"));
+ * const tags = await listTags(new RegistryClient({}), parseDockerReference("localhost:5000/app"));
  * ```
  */
-export async function listTags(client: RegistryClient, ref: DockerReference): Promise<string[]> {
-  const tags: string[] = [];
-  let next: string | undefined = `/v2/${ref.path}/tags/list`;
-  for (let page = 0; next !== undefined; page++) {
-    if (page >= MAX_PAGES) throw new DtoolError(`tag listing of ${ref.name} never ends`);
-    const res = await client.request({
-      host: ref.domain,
-      url: next,
-      scope: `repository:${ref.path}:pull`,
-    });
-    if (res.status === 404) {
-      await res.body?.cancel();
-      throw new NotFoundError(`repository ${ref.name} not found`);
-    }
-    if (!res.ok) throw await responseError(res, `tags of ${ref.name}`);
-    const bytes = await readAll(res.body!, MAX_PAGE_BYTES);
-    const body = JSON.parse(new TextDecoder().decode(bytes)) as { tags?: string[] | null };
-    tags.push(...(body.tags ?? []));
-    next = nextLink(res.headers.get("link"));
-  }
-  return tags;
+export function listTags(client: RegistryClient, ref: DockerReference): Promise<string[]> {
+  return listPages(client, {
+    host: ref.domain,
+    path: `/v2/${ref.path}/tags/list`,
+    scope: `repository:${ref.path}:pull`,
+    field: "tags",
+    what: `tags of ${ref.name}`,
+    notFound: `repository ${ref.name} not found`,
+  });
+}
+
+/**
+ * Every repository of a registry (`GET /v2/_catalog`, every page).
+ *
+ * @example
+ * ```ts ignore
+ * import { listCatalog } from "./tags.ts";
+ * import { RegistryClient } from "./http.ts";
+ * const repositories = await listCatalog(new RegistryClient({}), "localhost:5000");
+ * ```
+ */
+export function listCatalog(client: RegistryClient, host: string): Promise<string[]> {
+  return listPages(client, {
+    host,
+    path: "/v2/_catalog",
+    scope: "registry:catalog:*",
+    field: "repositories",
+    what: `catalog of ${host}`,
+    notFound: `registry ${host} has no catalog`,
+  });
 }

@@ -47,3 +47,14 @@ export {
 export { Authorizer, type AuthorizerOptions, type Send } from "./lib/auth/authorizer.ts";
 export * from "./lib/copy.ts";
 export * from "./lib/inspect.ts";
+export {
+  CONTAINERD_NAME_ANNOTATION,
+  OciLayout,
+  type OpenLayoutOptions,
+  REF_NAME_ANNOTATION,
+  refName,
+  withRef,
+} from "./lib/oci/layout.ts";
+export { findRef, refNames } from "./lib/oci/refs.ts";
+export { OciFetcher, OciPusher, OciResolver } from "./lib/oci/resolver.ts";
+export { DirResolver } from "./lib/dir/resolver.ts";

@@ -59,7 +59,7 @@ const OPENERS: Record<Transport, Opener> = {
   oci: openOci,
   "oci-archive": notYet,
   "docker-archive": notYet,
-  dir: notYet,
+  dir: openDir,
 };
 
 /**
@@ -140,6 +140,12 @@ async function openOci(image: ImageReference, _opts: EndpointOptions): Promise<E
   if (image.transport !== "oci") throw new Error("unreachable");
   const { OciResolver } = await import("../oci/resolver.ts");
   return layoutEndpoint(image.transport, new OciResolver(image.path), image.path, image.reference);
+}
+
+async function openDir(image: ImageReference, _opts: EndpointOptions): Promise<Endpoint> {
+  if (image.transport !== "dir") throw new Error("unreachable");
+  const { DirResolver } = await import("../dir/resolver.ts");
+  return layoutEndpoint(image.transport, new DirResolver(image.path), image.path, undefined);
 }
 
 function layoutEndpoint(

@@ -58,3 +58,10 @@ export {
 export { findRef, refNames } from "./lib/oci/refs.ts";
 export { OciFetcher, OciPusher, OciResolver } from "./lib/oci/resolver.ts";
 export { DirResolver } from "./lib/dir/resolver.ts";
+export {
+  MemoryFetcher,
+  MemoryPusher,
+  MemoryResolver,
+  type MemoryStore,
+  memoryStore,
+} from "./lib/memory/resolver.ts";

@@ -11,13 +11,7 @@
  */
 import { computeDigest } from "./digest.ts";
 import { redactText } from "./redact.ts";
-import {
-  DigestMismatchError,
-  DtoolError,
-  NotFoundError,
-  TransientError,
-  UsageError,
-} from "./errors.ts";
+import { DigestMismatchError, NotFoundError, TransientError, UsageError } from "./errors.ts";
 import type { Descriptor, Index, ParsedManifest } from "./manifest.ts";
 import { parseManifest } from "./manifest.ts";
 import { isNonDistributableMediaType } from "./media_types.ts";
@@ -237,10 +231,12 @@ async function retrying<T>(
       return await fn();
     } catch (e) {
       if (opts.signal?.aborted || attempt >= tries || !isRetryable(e)) {
-        if (!hooks.label) throw e;
-        const reason = reasonOf(e);
-        const message = reason.includes(what) ? reason : `${hooks.label}: ${reason}`;
-        throw new DtoolError(message, (e as DtoolError).exitCode, { cause: e });
+        // The error keeps its class, status and registry codes for library callers; only its
+        // message gains the blob or manifest it concerns.
+        if (hooks.label && e instanceof Error && !e.message.includes(what)) {
+          e.message = `${hooks.label}: ${e.message}`;
+        }
+        throw e;
       }
       hooks.onRetry?.();
       emit({ type: "retry", digest: what, attempt, reason: reasonOf(e) });

@@ -34,6 +34,10 @@ export type ExitCode = typeof ExitCode[keyof typeof ExitCode];
 export class DtoolError extends Error {
   /** The exit code the CLI uses for this error. */
   readonly exitCode: ExitCode;
+  /** The HTTP status of the response that caused it, when a registry answered. */
+  status?: number;
+  /** The registry's error codes from the response body (`MANIFEST_UNKNOWN`, `DENIED`…). */
+  codes?: readonly string[];
   /** Creates the error with a one-line message and an exit code. */
   constructor(message: string, exitCode: ExitCode = ExitCode.Failure, options?: ErrorOptions) {
     super(message, options);

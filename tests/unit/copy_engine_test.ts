@@ -8,11 +8,13 @@ import {
   computeDigest,
   copyImage,
   type Descriptor,
+  DigestMismatchError,
   type Fetcher,
   MemoryFetcher,
   MemoryResolver,
   type MemoryStore,
   memoryStore,
+  NotFoundError,
   type ProgressEvent,
   type Pusher,
   type Resolver,
@@ -306,4 +308,28 @@ Deno.test("an abort stops the copy before the tag moves", async () => {
   await assert.rejects(p, /stop/);
   assert.equal(out.store.tags.size, 0);
   assert.ok(out.store.content.size < 32, "not every blob was copied");
+});
+
+Deno.test("errors keep their class through the engine", async () => {
+  const src = memoryStore();
+  await assert.rejects(
+    copyImage({ resolver: new MemoryResolver(src), ref: "missing" }, {
+      resolver: new MemoryResolver(),
+      ref: "1",
+      tag: "1",
+    }),
+    (e: Error) => e instanceof NotFoundError,
+  );
+  const root = image(src, "linux/amd64", 1);
+  src.tags.set("1", root.digest);
+  const source = recorded(new MemoryResolver(src));
+  source.failWith((d) => d.mediaType.includes("layer") ? enc.encode("garbage") : undefined);
+  await assert.rejects(
+    copyImage({ resolver: source.resolver, ref: "1" }, {
+      resolver: new MemoryResolver(),
+      ref: "1",
+      tag: "1",
+    }, { retryTimes: 0 }),
+    (e: Error) => e instanceof DigestMismatchError,
+  );
 });

@@ -248,3 +248,13 @@ Deno.test("formatBytes uses binary units with one decimal", () => {
 Deno.test("formatBytes stays in TiB beyond its largest unit", () => {
   assert.equal(formatBytes(2048 * 1024 ** 4), "2048.0 TiB");
 });
+
+Deno.test("responseError keeps the status and the registry's codes for library callers", async () => {
+  const e = await responseError(
+    jsonResponse(403, { errors: [{ code: "DENIED", message: "no" }, { code: "UNAUTHORIZED" }] }),
+    "thing",
+  );
+  assert.equal(e.name, "AuthError");
+  assert.equal(e.status, 403);
+  assert.deepEqual(e.codes, ["DENIED", "UNAUTHORIZED"]);
+});

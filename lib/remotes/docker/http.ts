@@ -404,21 +404,28 @@ function retryAfterMs(value: string | null): number | undefined {
  * ```
  */
 export async function responseError(res: Response, what: string): Promise<DtoolError> {
-  let detail = "";
+  let errors: { code?: string; message?: string }[] = [];
   try {
     // An error body is small; a server sending more gets read no further.
     const text = new TextDecoder().decode(await readAll(res.body!, 64 * 1024));
     const body = JSON.parse(text) as { errors?: { code?: string; message?: string }[] };
-    detail = (body.errors ?? [])
-      .map((e) => [e.code?.toLowerCase().replaceAll("_", " "), e.message].filter(Boolean)[0])
-      .filter(Boolean).join("; ");
+    errors = Array.isArray(body.errors)
+      ? body.errors.filter((e) => typeof e === "object" && e !== null)
+      : [];
   } catch {
     // Not JSON: the status says enough.
   }
+  const detail = errors
+    .map((e) => [e.code?.toLowerCase().replaceAll("_", " "), e.message].filter(Boolean)[0])
+    .filter(Boolean).join("; ");
   const suffix = detail ? `: ${detail}` : "";
-  if (res.status === 401 || res.status === 403) {
-    return new AuthError(`access to ${what} denied (HTTP ${res.status})${suffix}`);
-  }
-  if (res.status === 404) return new NotFoundError(`${what} not found (HTTP 404)${suffix}`);
-  return new DtoolError(`${what}: HTTP ${res.status}${suffix}`);
+  const err = res.status === 401 || res.status === 403
+    ? new AuthError(`access to ${what} denied (HTTP ${res.status})${suffix}`)
+    : res.status === 404
+    ? new NotFoundError(`${what} not found (HTTP 404)${suffix}`)
+    : new DtoolError(`${what}: HTTP ${res.status}${suffix}`);
+  // Kept for library callers: the status and the registry's own codes.
+  err.status = res.status;
+  err.codes = errors.map((e) => e.code).filter((c): c is string => typeof c === "string");
+  return err;
 }

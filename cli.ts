@@ -93,6 +93,13 @@ function program(run: (operation: string, reference: string, action: () => Promi
       new Option("--progress <mode>", "progress output").choices(["auto", "tty", "plain", "json"])
         .default("auto"),
     )
+    .option("--referrers", "also copy the referrers (signatures, SBOMs…) of every copied manifest")
+    .option(
+      "--referrers-artifact-type <type>",
+      "with --referrers, only referrers of this artifact type (repeatable)",
+      collect,
+    )
+    .option("--digest-tags", "also copy the tags named after a copied digest (sha256-<hex>.sig…)")
     .addOption(debugOption())
     .action((src, dest, flags) =>
       run("copy", src, async () => (await import("./lib/cli/copy.ts")).runCopy(src, dest, flags))
@@ -129,6 +136,28 @@ function program(run: (operation: string, reference: string, action: () => Promi
         async () => (await import("./lib/cli/list_tags.ts")).runListTags(repo, flags),
       )
     );
+  root.command("referrers")
+    .description("List the manifests that refer to an image (signatures, SBOMs, attestations).")
+    .argument("<ref>", "image, e.g. docker://registry.example/app:1")
+    .option("--artifact-type <type>", "only referrers of this artifact type (repeatable)", collect)
+    .option("--recursive", "also list the referrers of each referrer")
+    .addOption(
+      new Option("--format <format>", "output: an OCI index as JSON, or an indented tree")
+        .choices(["json", "tree"]).default("json"),
+    )
+    .addOption(credsOption())
+    .addOption(authfileOption())
+    .addOption(certDirOption())
+    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
+    .addOption(debugOption())
+    .action((ref, flags) =>
+      run(
+        "referrers",
+        ref,
+        async () => (await import("./lib/cli/referrers.ts")).runReferrers(ref, flags),
+      )
+    );
+
   root.command("login")
     .description("Check credentials against a registry and store them.")
     .argument("<registry>", "registry host, e.g. registry.example:5000")

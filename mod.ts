@@ -65,3 +65,11 @@ export {
   type MemoryStore,
   memoryStore,
 } from "./lib/memory/resolver.ts";
+export {
+  fallbackTag,
+  listReferrers,
+  type ListReferrersOptions,
+  referrerDescriptor,
+  type ReferrerNode,
+  subjectOf,
+} from "./lib/referrers.ts";

@@ -11,7 +11,13 @@
  */
 import { computeDigest } from "./digest.ts";
 import { redactText } from "./redact.ts";
-import { DigestMismatchError, NotFoundError, TransientError, UsageError } from "./errors.ts";
+import {
+  DigestMismatchError,
+  NotFoundError,
+  ReferrersIndexError,
+  TransientError,
+  UsageError,
+} from "./errors.ts";
 import type { Descriptor, Index, ParsedManifest } from "./manifest.ts";
 import { parseManifest } from "./manifest.ts";
 import { isNonDistributableMediaType } from "./media_types.ts";
@@ -20,12 +26,16 @@ import type { ProgressEvent, ProgressListener } from "./progress.ts";
 import { getManifest, readAll } from "./remotes/manifest_source.ts";
 import { retryDelay, sleep } from "./retry.ts";
 import {
+  canIndexReferrers,
+  canListReferrers,
   canMount,
   type Fetcher,
   type Pusher,
   type PushOptions,
+  type ReferrersLister,
   type Resolver,
 } from "./remotes/remotes.ts";
+import { fallbackTag, referrerDescriptor } from "./referrers.ts";
 
 /** One end of a copy. */
 export interface CopyEndpoint {
@@ -61,6 +71,15 @@ export interface CopyOptions {
   onProgress?: ProgressListener;
   /** Aborts the copy. */
   signal?: AbortSignal;
+  /**
+   * Copy the referrers of every manifest copied (signatures, SBOMs…), and
+   * theirs in turn, before the destination tag moves.
+   */
+  referrers?: boolean;
+  /** With `referrers`: only referrers of these artifact types, at every depth. */
+  referrerArtifactTypes?: string[];
+  /** Copy the source tags named after a copied manifest's digest (`sha256-<hex>.sig`…), as is. */
+  digestTags?: boolean;
 }
 
 /** What a copy did. */
@@ -83,6 +102,10 @@ export interface CopyResult {
   mounted: number;
   /** Blob transfers tried again after a failure. */
   retries: number;
+  /** Referrers copied (with `referrers`). */
+  referrers: number;
+  /** Manifests copied under digest tags (with `digestTags`). */
+  digestTags: number;
 }
 
 /** A manifest to write, and the images it stands for. */
@@ -153,35 +176,184 @@ export async function copyImage(
     skipped: 0,
     mounted: 0,
     retries: 0,
+    referrers: 0,
+    digestTags: 0,
   };
   opts.signal?.throwIfAborted();
+  const lister = referringLister(src, opts);
   const pusher = await dst.resolver.pusher(dst.ref);
-  if (await destinationNames(dst, root.digest)) {
+  const current = await destinationNames(dst, root.digest);
+  if (current && !lister) {
     result.upToDate = true;
     emit({ type: "manifest", digest: root.digest, mediaType: root.mediaType, skipped: true });
     emitDone(emit, result, started);
     return result;
   }
-  const images = [...plan.children, root].filter((m) => m.kind === "manifest");
-  const blobs = uniqueBlobs(images);
-  emit({
-    type: "plan",
-    blobs: blobs.length,
-    bytes: blobs.reduce((n, b) => n + b.size, 0),
-    manifests: plan.children.length + 1,
-  });
+  const copied = [...plan.children, root];
+  const extras = lister
+    ? await discoverExtras(lister, src.ref, copied.map((m) => m.digest), readManifest, opts, emit)
+    : [];
+  const ctx: CopyContext = { fetcher, pusher, opts, result, emit };
+  if (current) {
+    result.upToDate = true;
+    emit({ type: "manifest", digest: root.digest, mediaType: root.mediaType, skipped: true });
+  } else {
+    const images = copied.filter((m) => m.kind === "manifest");
+    const blobs = uniqueBlobs(images);
+    emit({
+      type: "plan",
+      blobs: blobs.length,
+      bytes: blobs.reduce((n, b) => n + b.size, 0),
+      manifests: plan.children.length + 1,
+    });
+    await copyBlobs(ctx, blobs);
+    for (const child of plan.children) {
+      await pushManifest(pusher, child, { signal: opts.signal }, emit);
+    }
+    // What refers to the root needs it there first; the tag still moves last.
+    if (extras.length) await pushManifest(pusher, root, { signal: opts.signal }, emit);
+  }
+  await copyExtras(ctx, extras);
+  if (!current) {
+    await pushManifest(pusher, root, { tag: dst.tag, root: true, signal: opts.signal }, emit);
+  }
+  emitDone(emit, result, started);
+  return result;
+}
+
+/** What one copy moves and counts, handed to its helpers. */
+interface CopyContext {
+  fetcher: Fetcher;
+  pusher: Pusher;
+  opts: CopyOptions;
+  result: CopyResult;
+  emit: ProgressListener;
+}
+
+async function copyBlobs(ctx: CopyContext, blobs: Descriptor[]): Promise<void> {
+  const { fetcher, pusher, opts, result, emit } = ctx;
   await runPool(
     blobs,
     opts.jobs ?? DEFAULT_JOBS,
     opts.signal,
     (blob, signal) => copyBlob(blob, fetcher, pusher, { ...opts, signal }, result, emit),
   );
-  for (const child of plan.children) {
+}
+
+/** A manifest that travels with the image: a referrer, or one under a digest tag. */
+interface Extra {
+  manifest: ParsedManifest;
+  /** For an index: its manifests, children first. */
+  children: ParsedManifest[];
+  /** The tag it goes under (a digest tag), if any. */
+  tag?: string;
+  /** For a referrer: the digest it refers to (pushed so the destination lists it by that). */
+  subject?: string;
+}
+
+/** The source's referrers lister when referrers or digest tags are asked for. */
+function referringLister(src: CopyEndpoint, opts: CopyOptions): ReferrersLister | undefined {
+  if (!opts.referrers && !opts.digestTags) return undefined;
+  if (!canListReferrers(src.resolver)) {
+    throw new UsageError(
+      `${src.ref || "the source"} cannot hold referrers or digest tags; copy without them`,
+    );
+  }
+  return src.resolver;
+}
+
+/**
+ * Referrers of the copied manifests, and of those referrers in turn (each
+ * once, parents before what refers to them), then the digest tags of all
+ * of them. A referrers index that is not one is a warning, not a failure.
+ */
+async function discoverExtras(
+  lister: ReferrersLister,
+  ref: string,
+  subjects: string[],
+  readManifest: ReadManifest,
+  opts: CopyOptions,
+  emit: ProgressListener,
+): Promise<Extra[]> {
+  const seen = new Set(subjects);
+  const out: Extra[] = [];
+  const queue = opts.referrers ? [...subjects] : [];
+  while (queue.length > 0) {
+    const subject = queue.shift()!;
+    let found: Descriptor[];
+    try {
+      found = await lister.referrers(ref, subject, {
+        artifactTypes: opts.referrerArtifactTypes,
+      });
+    } catch (e) {
+      if (!(e instanceof ReferrersIndexError)) throw e;
+      emit({ type: "warning", message: e.message });
+      continue;
+    }
+    for (const d of found) {
+      if (seen.has(d.digest)) continue;
+      seen.add(d.digest);
+      const manifest = await readManifest(d);
+      out.push({ manifest, children: await allChildren(manifest, readManifest), subject });
+      queue.push(d.digest);
+    }
+  }
+  if (!opts.digestTags) return out;
+  const fallbacks = new Set([...seen].map(fallbackTag));
+  for (const { tag, descriptor } of await lister.digestTags(ref, [...seen])) {
+    // An index of referrers under its fallback tag is kept by the referrer pushes themselves.
+    if (opts.referrers && fallbacks.has(tag)) continue;
+    const manifest = await readManifest(descriptor);
+    out.push({
+      manifest,
+      children: await allChildren(manifest, readManifest),
+      tag,
+    });
+  }
+  return out;
+}
+
+/**
+ * Copies referrers and digest-tagged manifests, each with its blobs and
+ * children first; a subject's referrers are then recorded together where
+ * the destination records them after the push (a registry's fallback index).
+ */
+async function copyExtras(ctx: CopyContext, extras: Extra[]): Promise<void> {
+  const bySubject = new Map<string, Descriptor[]>();
+  for (const extra of extras) {
+    await copyExtra(ctx, extra);
+    if (extra.subject === undefined) continue;
+    const list = bySubject.get(extra.subject) ?? [];
+    list.push(referrerDescriptor(extra.manifest));
+    bySubject.set(extra.subject, list);
+  }
+  if (!canIndexReferrers(ctx.pusher)) return;
+  for (const [subject, referrers] of bySubject) {
+    try {
+      await ctx.pusher.indexReferrers(subject, referrers);
+    } catch (e) {
+      if (!(e instanceof ReferrersIndexError)) throw e;
+      ctx.emit({ type: "warning", message: e.message });
+    }
+  }
+}
+
+/** Copies one referrer or digest-tagged manifest: its blobs, its children, then itself. */
+async function copyExtra(ctx: CopyContext, extra: Extra): Promise<void> {
+  const { pusher, opts, emit } = ctx;
+  await copyBlobs(ctx, uniqueBlobs([...extra.children, extra.manifest]));
+  for (const child of extra.children) {
     await pushManifest(pusher, child, { signal: opts.signal }, emit);
   }
-  await pushManifest(pusher, root, { tag: dst.tag, root: true, signal: opts.signal }, emit);
-  emitDone(emit, result, started);
-  return result;
+  await pushManifest(pusher, extra.manifest, {
+    signal: opts.signal,
+    tag: extra.tag,
+    referrer: extra.subject !== undefined,
+    // Pushed again even when present: the destination may not list it by its subject yet.
+    root: true,
+  }, emit);
+  if (extra.subject !== undefined) ctx.result.referrers++;
+  else ctx.result.digestTags++;
 }
 
 function emitDone(emit: ProgressListener, r: CopyResult, started: number) {
@@ -454,7 +626,9 @@ async function pushManifest(
 ): Promise<void> {
   const { signal, tag } = options;
   signal?.throwIfAborted();
-  const desc: Descriptor = { mediaType: m.mediaType, digest: m.digest, size: m.raw.byteLength };
+  const desc: Descriptor = options.referrer
+    ? referrerDescriptor(m)
+    : { mediaType: m.mediaType, digest: m.digest, size: m.raw.byteLength };
   if (!options.root && await pusher.exists(desc, { signal })) {
     emit({ type: "manifest", digest: m.digest, mediaType: m.mediaType, skipped: true });
     return;

@@ -144,6 +144,18 @@ export class NotFoundError extends DtoolError {
 }
 
 /**
+ * A referrers index (a fallback tag) that is not an index of referrers: a
+ * warning for the copy of the image it belongs to, never its failure.
+ */
+export class ReferrersIndexError extends DtoolError {
+  /** Creates the error. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, ExitCode.Failure, options);
+    this.name = "ReferrersIndexError";
+  }
+}
+
+/**
  * Wraps an error with the operation and reference it happened in, keeping
  * its exit code: `copy docker://x/y:1: manifest unknown`.
  *

@@ -29,6 +29,9 @@ export interface CopyFlags {
   retryTimes?: number;
   retryDelay?: number;
   uploadChunkSize?: number;
+  referrers?: boolean;
+  referrersArtifactType?: string[];
+  digestTags?: boolean;
   debug?: boolean;
 }
 
@@ -66,6 +69,9 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
     tlsVerify: flags.destTlsVerify,
     uploadChunkSize: flags.uploadChunkSize,
   });
+  if ((flags.referrers || flags.digestTags) && !dest.holdsReferrers) {
+    throw new UsageError(`${destArg}: a ${dest.transport} destination cannot hold referrers`);
+  }
   const renderer = progressRenderer(flags.quiet ? "none" : mode);
   let done = false;
   try {
@@ -80,6 +86,9 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
         retryDelayMs: flags.retryDelay,
         fixedRetryDelay: flags.retryDelay !== undefined,
         onProgress: renderer.listener,
+        referrers: flags.referrers,
+        referrerArtifactTypes: flags.referrersArtifactType,
+        digestTags: flags.digestTags,
       },
     );
     await dest.close();

@@ -29,6 +29,8 @@ export interface Endpoint {
   repository: string;
   /** The reference whose tags list-tags and inspect's RepoTags list. */
   repositoryRef: string;
+  /** True when the transport can keep referrers and digest tags beside an image. */
+  holdsReferrers: boolean;
   /** True when `ref` names a tag or digest (list-tags wants none). */
   namesImage: boolean;
   /** Makes what was written visible (archives are written whole); no-op elsewhere. */
@@ -120,6 +122,7 @@ async function openDocker(image: ImageReference, opts: EndpointOptions): Promise
     repository: d.name,
     repositoryRef: repositoryOnly(d).toString(),
     namesImage: d.tag !== undefined || d.digest !== undefined,
+    holdsReferrers: true,
     close: noop,
     discard: noop,
     requestCount: () => resolver.client.requests,
@@ -139,7 +142,10 @@ interface DockerEndpoint extends Endpoint {
 async function openOci(image: ImageReference, _opts: EndpointOptions): Promise<Endpoint> {
   if (image.transport !== "oci") throw new Error("unreachable");
   const { OciResolver } = await import("../oci/resolver.ts");
-  return layoutEndpoint(image.transport, new OciResolver(image.path), image.path, image.reference);
+  return {
+    ...layoutEndpoint(image.transport, new OciResolver(image.path), image.path, image.reference),
+    holdsReferrers: true,
+  };
 }
 
 async function openDir(image: ImageReference, _opts: EndpointOptions): Promise<Endpoint> {
@@ -163,6 +169,7 @@ function layoutEndpoint(
     repository: path,
     repositoryRef: "",
     namesImage: reference !== undefined,
+    holdsReferrers: false,
     close: noop,
     discard: noop,
     requestCount: () => 0,

@@ -224,6 +224,9 @@ export function withRef(manifests: Descriptor[], desc: Descriptor, ref?: string)
   if (desc.platform) plain.platform = desc.platform;
   if (ref === undefined) {
     const has = manifests.some((m) => m.digest === desc.digest && !refName(m));
+    // A referrer keeps its annotations, so the entry serves as its listing.
+    const { [REF_NAME_ANNOTATION]: _, ...annotations } = desc.annotations ?? {};
+    if (Object.keys(annotations).length) plain.annotations = annotations;
     return has ? manifests : [...manifests, plain];
   }
   const kept = manifests.filter((m) => refName(m) !== ref);

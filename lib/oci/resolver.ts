@@ -5,7 +5,9 @@
  *
  * @module
  */
-import type { Descriptor } from "../manifest.ts";
+import { type Descriptor, type ParsedManifest, parseManifest } from "../manifest.ts";
+import { fallbackTag, referrerDescriptor, subjectOf } from "../referrers.ts";
+import { readAll } from "../remotes/manifest_source.ts";
 import { isIndexMediaType, isManifestMediaType } from "../media_types.ts";
 import type {
   ContentWriter,
@@ -13,11 +15,14 @@ import type {
   FetchOptions,
   Pusher,
   PushOptions,
+  ReferrersLister,
+  ReferrersOptions,
   Resolved,
   Resolver,
+  TaggedDescriptor,
   TagLister,
 } from "../remotes/remotes.ts";
-import { OciLayout, withRef } from "./layout.ts";
+import { OciLayout, refName, withRef } from "./layout.ts";
 import { findRef, refNames } from "./refs.ts";
 
 /**
@@ -33,7 +38,7 @@ import { findRef, refNames } from "./refs.ts";
  * console.log(await r.listTags()); // []
  * ```
  */
-export class OciResolver implements Resolver, TagLister {
+export class OciResolver implements Resolver, TagLister, ReferrersLister {
   /** The layout's directory. */
   readonly dir: string;
   #layout?: Promise<OciLayout>;
@@ -73,6 +78,57 @@ export class OciResolver implements Resolver, TagLister {
   async listTags(_ref?: string): Promise<string[]> {
     return refNames(await (await this.#open(false)).readIndex());
   }
+
+  /**
+   * Referrers of `subject`: `index.json` entries whose manifest names it
+   * (as oras-go keeps them), and the entries of an index under its fallback
+   * tag (as regclient keeps them).
+   */
+  async referrers(
+    _ref: string,
+    subject: string,
+    options: ReferrersOptions = {},
+  ): Promise<Descriptor[]> {
+    const layout = await this.#open(false);
+    const entries = await layout.readIndex();
+    const found = new Map<string, Descriptor>();
+    for (const d of entries) {
+      if (!isManifestMediaType(d.mediaType) && !isIndexMediaType(d.mediaType)) continue;
+      const m = await this.#manifest(layout, d);
+      if (refName(d) === fallbackTag(subject) && m.kind === "index") {
+        for (const r of m.index.manifests) found.set(r.digest, r);
+      } else if (subjectOf(m) === subject) {
+        found.set(d.digest, referrerDescriptor(m));
+      }
+    }
+    const types = options.artifactTypes ?? [];
+    return [...found.values()].filter((d) =>
+      types.length === 0 || (d.artifactType !== undefined && types.includes(d.artifactType))
+    );
+  }
+
+  /** Ref names that start with the fallback tag of one of `subjects`. */
+  async digestTags(_ref: string, subjects: readonly string[]): Promise<TaggedDescriptor[]> {
+    const prefixes = subjects.map(fallbackTag);
+    const entries = await (await this.#open(false)).readIndex();
+    return entries.flatMap((descriptor) => {
+      const tag = refName(descriptor);
+      return tag !== undefined && prefixes.some((p) => tag.startsWith(p))
+        ? [{ tag, descriptor }]
+        : [];
+    });
+  }
+
+  /** Manifests read while looking for referrers, by digest: each is read once per resolver. */
+  #manifests = new Map<string, Promise<ParsedManifest>>();
+  #manifest(layout: OciLayout, d: Descriptor): Promise<ParsedManifest> {
+    let m = this.#manifests.get(d.digest);
+    if (!m) {
+      m = layout.readBlob(d).then((s) => readAll(s)).then((raw) => parseManifest(raw, d.mediaType));
+      this.#manifests.set(d.digest, m);
+    }
+    return m;
+  }
 }
 
 /** Reads content of a layout. */
@@ -107,7 +163,9 @@ export class OciPusher implements Pusher {
    */
   async push(desc: Descriptor, options: PushOptions = {}): Promise<ContentWriter> {
     const isManifest = isManifestMediaType(desc.mediaType) || isIndexMediaType(desc.mediaType);
-    const recorded = isManifest && (options.root || options.tag !== undefined);
+    // Roots are found by name, referrers by their subject: both need an index.json entry.
+    const recorded = isManifest &&
+      (options.root || options.tag !== undefined || options.referrer);
     const present = recorded && await this.#layout.hasBlob(desc);
     const writer = present ? discardingWriter() : await this.#layout.writeBlob(desc, options);
     if (!recorded) return writer;

@@ -98,6 +98,13 @@ export interface PushOptions {
    * its `index.json` even without a tag; registries ignore this.
    */
   root?: boolean;
+  /**
+   * For a manifest: it refers to another (its `subject`), and the
+   * descriptor carries its `artifactType` and annotations. A registry
+   * without the referrers API gets the fallback tag index updated; a layout
+   * records it in `index.json`, untagged.
+   */
+  referrer?: boolean;
   /** Aborts the transfer. */
   signal?: AbortSignal;
 }
@@ -167,4 +174,71 @@ export interface TagLister {
  */
 export function canListTags<R extends object>(r: R): r is R & TagLister {
   return typeof (r as Partial<TagLister>).listTags === "function";
+}
+
+/** Options of {@linkcode ReferrersLister.referrers}. */
+export interface ReferrersOptions {
+  /** Only referrers of these artifact types (all when empty). */
+  artifactTypes?: readonly string[];
+}
+
+/**
+ * An optional ability of a {@linkcode Resolver}: listing the manifests that
+ * refer to a manifest (OCI 1.1 referrers), and the tags named after a
+ * digest that tools such as cosign use (`sha256-<hex>.sig`).
+ */
+export interface ReferrersLister {
+  /** Descriptors of the manifests whose `subject` is `subject`, in the repository of `ref`. */
+  referrers(ref: string, subject: string, options?: ReferrersOptions): Promise<Descriptor[]>;
+  /**
+   * The tags of the repository of `ref` that start with the fallback tag of
+   * one of `subjects` (`sha256-<hex>`, `sha256-<hex>.sig`…), each resolved.
+   */
+  digestTags(ref: string, subjects: readonly string[]): Promise<TaggedDescriptor[]>;
+}
+
+/** A tag and the manifest it names. */
+export interface TaggedDescriptor {
+  /** The tag. */
+  tag: string;
+  /** What it names. */
+  descriptor: Descriptor;
+}
+
+/**
+ * True when `r` can list referrers (see {@linkcode ReferrersLister}).
+ *
+ * @example
+ * ```ts
+ * import { canListReferrers } from "./remotes.ts";
+ * console.log(canListReferrers({})); // false
+ * ```
+ */
+export function canListReferrers<R extends object>(r: R): r is R & ReferrersLister {
+  return typeof (r as Partial<ReferrersLister>).referrers === "function" &&
+    typeof (r as Partial<ReferrersLister>).digestTags === "function";
+}
+
+/**
+ * An optional ability of a {@linkcode Pusher}: recording referrers, once
+ * all of one subject's have been pushed (a registry without the referrers
+ * API keeps them in an index under the subject's fallback tag, and one
+ * update per subject costs less than one per referrer).
+ */
+export interface ReferrersIndexer {
+  /** Makes `referrers`, already pushed with `referrer: true`, listable by `subject`. */
+  indexReferrers(subject: string, referrers: readonly Descriptor[]): Promise<void>;
+}
+
+/**
+ * True when `p` records referrers after pushing them (see {@linkcode ReferrersIndexer}).
+ *
+ * @example
+ * ```ts
+ * import { canIndexReferrers } from "./remotes.ts";
+ * console.log(canIndexReferrers({})); // false
+ * ```
+ */
+export function canIndexReferrers<P extends object>(p: P): p is P & ReferrersIndexer {
+  return typeof (p as Partial<ReferrersIndexer>).indexReferrers === "function";
 }

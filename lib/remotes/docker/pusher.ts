@@ -7,9 +7,18 @@
  */
 import { computeDigest, parseDigest } from "../../digest.ts";
 import { DigestMismatchError, DtoolError, NotFoundError, TransientError } from "../../errors.ts";
-import { type Descriptor, MAX_MANIFEST_BYTES } from "../../manifest.ts";
+import { type Descriptor, MAX_MANIFEST_BYTES, parseManifest } from "../../manifest.ts";
+import { subjectOf } from "../../referrers.ts";
+import { addToFallbackIndex } from "./referrers.ts";
 import { isIndexMediaType, isManifestMediaType } from "../../media_types.ts";
-import type { ContentWriter, Fetcher, Mounter, Pusher, PushOptions } from "../remotes.ts";
+import type {
+  ContentWriter,
+  Fetcher,
+  Mounter,
+  Pusher,
+  PushOptions,
+  ReferrersIndexer,
+} from "../remotes.ts";
 import { DockerFetcher } from "./fetcher.ts";
 import { isRetryableStatus, type RegistryClient, responseError } from "./http.ts";
 import { repositoryScope } from "./scope.ts";
@@ -38,7 +47,7 @@ export interface DockerPusherOptions {
  * console.log(p.repository); // "team/app"
  * ```
  */
-export class DockerPusher implements Pusher, Mounter {
+export class DockerPusher implements Pusher, Mounter, ReferrersIndexer {
   /** Registry host. */
   readonly host: string;
   /** Repository path. */
@@ -111,6 +120,29 @@ export class DockerPusher implements Pusher, Mounter {
       return false;
     }
     throw await responseError(res, `mount of ${desc.digest} from ${fromRepository}`);
+  }
+
+  /** Referrers pushed without the registry indexing them: digest → subject. */
+  #unindexed = new Map<string, string>();
+
+  /**
+   * Adds referrers pushed to this repository to the fallback tag index of
+   * `subject`, unless the registry indexed them itself (`OCI-Subject`).
+   */
+  async indexReferrers(subject: string, referrers: readonly Descriptor[]): Promise<void> {
+    const todo = referrers.filter((d) => this.#unindexed.get(d.digest) === subject);
+    if (todo.length === 0) return;
+    await addToFallbackIndex(
+      {
+        client: this.#client,
+        host: this.host,
+        repository: this.repository,
+        scope: this.#scope(),
+      },
+      subject,
+      todo,
+    );
+    for (const d of todo) this.#unindexed.delete(d.digest);
   }
 
   /** Starts writing a blob, or a manifest (under `options.tag` or its digest). */
@@ -408,6 +440,12 @@ export class DockerPusher implements Pusher, Mounter {
       const echoed = res.headers.get("docker-content-digest");
       if (echoed && echoed !== desc.digest) {
         throw new DigestMismatchError(`registry stored manifest ${echoed} for ${desc.digest}`);
+      }
+      // A registry with the referrers API says it indexed the subject; else the index under
+      // the fallback tag is ours to keep, once for all of a subject's referrers.
+      if (options.referrer && !res.headers.has("oci-subject")) {
+        const subject = subjectOf(parseManifest(bytes, desc.mediaType));
+        if (subject) this.#unindexed.set(desc.digest, subject);
       }
     };
     return Promise.resolve({ writable, commit });

@@ -7,11 +7,32 @@
  */
 import { computeDigest, parseDigest } from "../../digest.ts";
 import { DigestMismatchError, DtoolError, NotFoundError, TransientError } from "../../errors.ts";
-import { MAX_MANIFEST_BYTES, type ParsedManifest, parseManifest } from "../../manifest.ts";
+import {
+  type Descriptor,
+  MAX_MANIFEST_BYTES,
+  type ParsedManifest,
+  parseManifest,
+} from "../../manifest.ts";
 import { readAll } from "../manifest_source.ts";
 import { MANIFEST_ACCEPT } from "../../media_types.ts";
-import { type DockerReference, parseDockerReference } from "../../reference.ts";
-import type { Fetcher, Pusher, Resolved, Resolver, TagLister } from "../remotes.ts";
+import {
+  type DockerReference,
+  parseDockerReference,
+  repositoryOnly,
+  withTag,
+} from "../../reference.ts";
+import { fallbackTag } from "../../referrers.ts";
+import type {
+  Fetcher,
+  Pusher,
+  ReferrersLister,
+  ReferrersOptions,
+  Resolved,
+  Resolver,
+  TaggedDescriptor,
+  TagLister,
+} from "../remotes.ts";
+import { listRegistryReferrers } from "./referrers.ts";
 import { DockerFetcher, type DockerFetcherOptions } from "./fetcher.ts";
 import { RegistryClient, type RegistryClientOptions, responseError } from "./http.ts";
 import { DockerPusher } from "./pusher.ts";
@@ -55,7 +76,7 @@ export function manifestReference(ref: DockerReference): string {
  * // const stream = await (await resolver.fetcher("localhost:5000/team/app")).fetch(descriptor);
  * ```
  */
-export class DockerResolver implements Resolver, TagLister {
+export class DockerResolver implements Resolver, TagLister, ReferrersLister {
   /** The HTTP client, exposed for its request count. */
   readonly client: RegistryClient;
   #opts: DockerResolverOptions;
@@ -158,6 +179,35 @@ export class DockerResolver implements Resolver, TagLister {
   /** Every tag of the repository of `ref`, following the registry's pages. */
   listTags(ref: string): Promise<string[]> {
     return listTags(this.client, parseDockerReference(ref));
+  }
+
+  /** Referrers of `subject` in the repository of `ref`: the API, or the fallback tag. */
+  async referrers(
+    ref: string,
+    subject: string,
+    options: ReferrersOptions = {},
+  ): Promise<Descriptor[]> {
+    const r = parseDockerReference(ref);
+    const target = {
+      client: this.client,
+      host: r.domain,
+      repository: r.path,
+      scope: this.#scope(r.path),
+    };
+    return (await listRegistryReferrers(target, subject, options.artifactTypes)).manifests;
+  }
+
+  /** Tags of the repository of `ref` named after one of `subjects` (cosign's `sha256-<hex>.sig`). */
+  async digestTags(ref: string, subjects: readonly string[]): Promise<TaggedDescriptor[]> {
+    const repo = repositoryOnly(parseDockerReference(ref));
+    const prefixes = subjects.map(fallbackTag);
+    const tags = (await this.listTags(repo.toString())).filter((t) =>
+      prefixes.some((p) => t.startsWith(p))
+    );
+    return await Promise.all(tags.map(async (tag) => ({
+      tag,
+      descriptor: (await this.resolve(withTag(repo, tag).toString())).descriptor,
+    })));
   }
 
   /** Every repository of the registry `host` (`/v2/_catalog`, every page). */

@@ -71,6 +71,7 @@ const LISTINGS_AT_ONCE = 8;
 /**
  * True when SOURCE names a whole registry: a host alone (`localhost:5000`,
  * `registry.example`, optionally with a trailing `/`), not a repository.
+ * A host is `localhost`, a name with a dot, or an IP, as in docker references.
  *
  * @example
  * ```ts
@@ -81,7 +82,10 @@ const LISTINGS_AT_ONCE = 8;
 export function isRegistrySource(source: string): boolean {
   const s = source.replace(/^docker:\/\//, "").replace(/\/$/, "");
   if (s.includes("/") || s.includes("@")) return false;
-  return s === "localhost" || /^\[[0-9a-fA-F:.]+\](:\d+)?$/.test(s) || /[.:]/.test(s);
+  if (/^\[[0-9a-fA-F:.]+\](:\d+)?$/.test(s)) return true;
+  // "busybox:1" is an image: a host is localhost or has a dot (names, IPv4), then maybe a port.
+  const m = s.match(/^([^:]+)(:\d+)?$/);
+  return m !== null && (m[1] === "localhost" || m[1].includes("."));
 }
 
 /**

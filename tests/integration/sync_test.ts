@@ -363,3 +363,152 @@ Deno.test({
     assert.equal(again.code, 0, again.stderr);
   });
 });
+
+/** Reads a child's stderr until `done` says so; returns what was read. */
+async function readUntil(
+  reader: ReadableStreamDefaultReader<string>,
+  done: (text: string) => boolean,
+): Promise<string> {
+  let text = "";
+  while (!done(text)) {
+    const { value, done: end } = await reader.read();
+    if (end) break;
+    text += value;
+  }
+  return text;
+}
+
+Deno.test("sync: killed mid-way and run again completes, with no tag on a partial image", async () => {
+  await withRegistries(async (src, dst) => {
+    const small = await pushOciImage(src, "small:1");
+    const big = await pushBuilt(src, "big:1", buildImage("oci", { layers: 2, layerSize: 300_000 }));
+    const proxy = await startFaultProxy(src.url, {
+      // The big image's second layer stalls after its first bytes: the sync is killed then.
+      rules: [{
+        match: blobGet(big.layers![1].digest),
+        fault: { kind: "stall", ms: 60_000, bytes: 1000 },
+      }],
+    });
+    try {
+      const args = [
+        "sync",
+        "--src",
+        "docker",
+        "--dest",
+        "docker",
+        "--progress=json",
+        proxy.host,
+        dst.host,
+      ];
+      const child = spawnDtool(args);
+      const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+      const seen = await readUntil(reader, (t) => t.includes('"type":"image-done"'));
+      assert.match(seen, /small:1".*"status":"copied"/);
+      // Wait until the stalled layer is being read, then kill.
+      while (!proxy.log.some((e) => e.path.endsWith(big.layers![1].digest))) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      child.kill("SIGKILL");
+      await reader.cancel();
+      await child.status;
+      await child.stdout.cancel();
+      const head = await registryFetch(dst, "/v2/big/manifests/1", { method: "HEAD" });
+      assert.equal(head.status, 404, "no tag on the partial image");
+      proxy.setSchedule({});
+      const again = await dtool([...args.slice(0, -2), proxy.host, dst.host]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.deepEqual(statuses(again.stderr), {
+        [`${proxy.host}/small:1`]: "skipped",
+        [`${proxy.host}/big:1`]: "copied",
+      });
+      assert.deepEqual(await contents(dst), { "small:1": small.digest, "big:1": big.digest });
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+Deno.test("sync: faults at the source fail one image, the rest arrive", async () => {
+  await withRegistries(async (src, dst) => {
+    const ok = await pushOciImage(src, "ok:1");
+    const flaky = await pushDockerImage(src, "flaky:1");
+    await pushOciImage(src, "bad:1");
+    const proxy = await startFaultProxy(src.url, {
+      rules: [
+        {
+          match: (req) => manifestRequest()(req) && new URL(req.url).pathname.includes("/bad/"),
+          fault: { kind: "status", status: 500 },
+        },
+        { match: blobGet(flaky.layers![0].digest), times: 1, fault: { kind: "corrupt" } },
+      ],
+    });
+    try {
+      const r = await dtool([
+        "sync",
+        "--keep-going",
+        "--retry-times=1",
+        "--retry-delay=10ms",
+        "--src",
+        "docker",
+        "--dest",
+        "docker",
+        "--progress=json",
+        proxy.host,
+        dst.host,
+      ]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.deepEqual(statuses(r.stderr), {
+        [`${proxy.host}/ok:1`]: "copied",
+        [`${proxy.host}/flaky:1`]: "copied",
+        [`${proxy.host}/bad:1`]: "failed",
+      });
+      assert.match(
+        r.stderr,
+        new RegExp(`failed: ${proxy.host}/bad:1 -> ${dst.host}/bad:1: .*HTTP 500`),
+      );
+      assert.deepEqual(await contents(dst), { "ok:1": ok.digest, "flaky:1": flaky.digest });
+    } finally {
+      await proxy.stop();
+    }
+  });
+});
+
+Deno.test("sync: 3 shards side by side equal one whole sync, no image copied twice", async () => {
+  await withRegistries(async (src, dst) => {
+    for (const repo of ["r1", "r2", "r3"]) {
+      const fx = await pushOciImage(src, `${repo}:1`);
+      await addTags(src, repo, ["2", "3"], fx);
+    }
+    const sync = (prefix: string, extra: string[], env?: Record<string, string>) =>
+      dtool([
+        "sync",
+        "--src",
+        "docker",
+        "--dest",
+        "docker",
+        "--progress=json",
+        ...extra,
+        src.host,
+        `${dst.host}/${prefix}`,
+      ], { env });
+    const [whole, ...shards] = await Promise.all([
+      sync("whole", []),
+      sync("sharded", ["--shard", "0/3"]),
+      sync("sharded", ["--shard", "1/3"]),
+      sync("sharded", ["--shard", "auto/3"], { JOB_COMPLETION_INDEX: "2" }),
+    ]);
+    assert.equal(whole.code, 0, whole.stderr);
+    const copied: string[] = [];
+    for (const s of shards) {
+      assert.equal(s.code, 0, s.stderr);
+      for (const [source, status] of Object.entries(statuses(s.stderr))) {
+        assert.equal(status, "copied");
+        copied.push(source);
+      }
+    }
+    assert.equal(copied.length, 9, "each image copied by one shard only");
+    assert.deepEqual(new Set(copied), new Set(Object.keys(statuses(whole.stderr))));
+    assert.ok(shards.every((s) => Object.keys(statuses(s.stderr)).length < 9), "work was split");
+    assert.deepEqual(await contents(dst, "sharded/"), await contents(dst, "whole/"));
+  });
+});

@@ -114,7 +114,8 @@ const countDtool = (stderr: string) =>
 const countSkopeo = (stderr: string) =>
   stderr.split("\n").filter((l) => /msg="(GET|HEAD|PUT|POST|PATCH|DELETE) https?:/.test(l)).length;
 
-async function main(): Promise<number> {
+/** Runs the sync cases and prints the table. */
+export async function main(): Promise<number> {
   const src = await startRegistry();
   const dst = await startRegistry();
   const tmp = await Deno.makeTempDir({ prefix: "dtool-bench-sync-" });

@@ -1,6 +1,6 @@
 #!/usr/bin/env -S deno run --v8-flags=--max-semi-space-size=1 --allow-net --allow-read --allow-write --allow-env --allow-run --allow-sys
 /**
- * The `dtool` command: copy, inspect and list-tags for container images.
+ * The `dtool` command: copy, sync, inspect and list-tags for container images.
  * Command modules load lazily so `--help` and `--version` start fast.
  *
  * @module
@@ -103,6 +103,79 @@ function program(run: (operation: string, reference: string, action: () => Promi
     .addOption(debugOption())
     .action((src, dest, flags) =>
       run("copy", src, async () => (await import("./lib/cli/copy.ts")).runCopy(src, dest, flags))
+    );
+
+  root.command("sync")
+    .description(
+      "Mirror many images (an image, a repository, a registry, a YAML list or an OCI layout) " +
+        "to a registry, an OCI layout or dir: folders, incrementally and in parallel.",
+    )
+    .argument("<source>", "image, repository or registry (--src docker), file (yaml), layout (oci)")
+    .argument("<destination>", "registry[/prefix] (--dest docker), layout (oci), folder (dir)")
+    .addOption(
+      new Option("-s, --src <transport>", "what SOURCE is").choices(["docker", "yaml", "oci"])
+        .makeOptionMandatory(),
+    )
+    .addOption(
+      new Option("-d, --dest <transport>", "what DESTINATION is").choices(["docker", "oci", "dir"])
+        .makeOptionMandatory(),
+    )
+    .option("--scoped", "keep the whole source name (host_port/path) below the destination")
+    .option("--append-suffix <suffix>", "append this to every destination tag")
+    .option("-a, --all", "copy every image of an index, and the index unchanged")
+    .option(
+      "--platform <os/arch[/variant]>",
+      "choose this platform from an index (repeatable)",
+      collect,
+    )
+    .option("--dry-run", "list each image and what would happen; write nothing")
+    .option("--keep-going", "go on after an image fails (exit 1 at the end)")
+    .option(
+      "--jobs <n>",
+      "requests in flight to each registry, shared by all images (default 12)",
+      parsePositiveInt,
+    )
+    .option(
+      "--retry-times <n>",
+      "times a failed request or blob is tried again (default 3)",
+      parseWholeNumber,
+    )
+    .option(
+      "--retry-delay <duration>",
+      "fixed delay between retries (e.g. 500ms, 2s; default: exponential backoff)",
+      parseDuration,
+    )
+    .option("--src-creds <user:password>", "credentials for the source registry")
+    .option("--dest-creds <user:password>", "credentials for the destination registry")
+    .option("--src-authfile <file>", "credentials file for the source")
+    .option("--dest-authfile <file>", "credentials file for the destination")
+    .addOption(authfileOption())
+    .option(...tlsVerifyOption("--src-tls-verify", "the source registry"), parseBool, true)
+    .option(...tlsVerifyOption("--dest-tls-verify", "the destination registry"), parseBool, true)
+    .option(
+      "--src-cert-dir <dir>",
+      "CA (*.crt) and client certificate (*.cert, *.key) for the source",
+    )
+    .option(
+      "--dest-cert-dir <dir>",
+      "CA (*.crt) and client certificate (*.cert, *.key) for the destination",
+    )
+    .option(
+      "--shard <I/N>",
+      "sync only shard I (from 0) of N; auto/N takes I from JOB_COMPLETION_INDEX",
+    )
+    .addOption(
+      new Option("--progress <mode>", "progress output").choices(["auto", "tty", "plain", "json"])
+        .default("auto"),
+    )
+    .option("-q, --quiet", "print no progress and no summary (failures still)")
+    .addOption(debugOption())
+    .action((source, destination, flags) =>
+      run(
+        "sync",
+        source,
+        async () => (await import("./lib/cli/sync.ts")).runSync(source, destination, flags),
+      )
     );
 
   root.command("inspect")

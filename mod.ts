@@ -1,7 +1,7 @@
 /**
  * dtool: a container-image registry engine for Deno. Copy images between
  * registries, inspect them without pulling layers and list their tags, with
- * blobs streamed and verified by digest.
+ * blobs streamed and verified by digest; mirror many at once with `syncImages`.
  *
  * @example
  * ```ts
@@ -73,3 +73,10 @@ export {
   type ReferrerNode,
   subjectOf,
 } from "./lib/referrers.ts";
+export * from "./lib/sync/scheduler.ts";
+export * from "./lib/sync/plan.ts";
+export * from "./lib/sync/sources.ts";
+export * from "./lib/sync/config.ts";
+export * from "./lib/sync/naming.ts";
+export * from "./lib/sync/shard.ts";
+export * from "./lib/sync/select.ts";

@@ -69,6 +69,12 @@ export interface CopyOptions {
   fixedRetryDelay?: boolean;
   /** Receives progress events. */
   onProgress?: ProgressListener;
+  /**
+   * Runs each blob's copy (default: runs it). Copies running side by side
+   * pass one gate to share one budget of transfers, and to move a blob they
+   * all need once.
+   */
+  blobGate?: (blob: Descriptor, copy: () => Promise<void>) => Promise<void>;
   /** Aborts the copy. */
   signal?: AbortSignal;
   /**
@@ -236,7 +242,10 @@ async function copyBlobs(ctx: CopyContext, blobs: Descriptor[]): Promise<void> {
     blobs,
     opts.jobs ?? DEFAULT_JOBS,
     opts.signal,
-    (blob, signal) => copyBlob(blob, fetcher, pusher, { ...opts, signal }, result, emit),
+    (blob, signal) => {
+      const copy = () => copyBlob(blob, fetcher, pusher, { ...opts, signal }, result, emit);
+      return opts.blobGate ? opts.blobGate(blob, copy) : copy();
+    },
   );
 }
 

@@ -2,6 +2,7 @@
  * `deno task bench`: dtool against skopeo, side by side, on two throw-away local registries.
  *
  * Usage: deno task bench [--quick] [--only A,C] [--json FILE]
+ *        deno task bench --sync   (dtool sync vs skopeo sync: see bench_sync.ts)
  *
  * Scenarios (sizes divided by 16 with `--quick`):
  * - A: copy of 8 layers × 64 MiB          (2 runs, fresh destination repositories each run)
@@ -797,6 +798,8 @@ async function bench(opts: Options): Promise<{ results: ScenarioResult[]; startu
 }
 
 async function main(): Promise<number> {
+  // The sync cases (dtool sync vs skopeo sync) live in their own script.
+  if (Deno.args[0] === "--sync") return await (await import("./bench_sync.ts")).main();
   let opts: Options;
   try {
     opts = parseOptions(Deno.args);

@@ -9,6 +9,7 @@
 import { UsageError } from "../errors.ts";
 import { type ImageReference, repositoryOnly, type Transport } from "../reference.ts";
 import type { Resolver } from "../remotes/remotes.ts";
+import type { RegistryClient } from "../remotes/docker/http.ts";
 import { type EndSettings, makeResolver } from "./common.ts";
 
 /** One end of a command: where to resolve, and what. */
@@ -49,6 +50,11 @@ export interface EndpointOptions extends EndSettings {
   role: "source" | "destination";
   /** The other end of a copy (the source, when opening its destination). */
   peer?: Endpoint;
+  /**
+   * HTTP clients of this run by role and registry: endpoints opened with the same map share
+   * one connection pool and token cache per registry (sync opens hundreds of endpoints).
+   */
+  clients?: Map<string, Promise<RegistryClient>>;
 }
 
 type Opener = (image: ImageReference, opts: EndpointOptions) => Promise<Endpoint>;
@@ -110,7 +116,7 @@ async function openDocker(image: ImageReference, opts: EndpointOptions): Promise
     ...opts,
     forPush: destination,
     mountFrom: sameRegistry ? peerRef!.path : undefined,
-    client: share ? peerResolver.client : undefined,
+    client: share ? peerResolver.client : await pooledClient(d.domain, opts),
   });
   const end: DockerEndpoint = {
     transport: "docker",
@@ -131,6 +137,18 @@ async function openDocker(image: ImageReference, opts: EndpointOptions): Promise
     settings: opts,
   };
   return end;
+}
+
+/** The run's client for this role and registry, made on first use; none without a pool. */
+function pooledClient(domain: string, opts: EndpointOptions): Promise<RegistryClient> | undefined {
+  if (!opts.clients) return undefined;
+  const key = `${opts.role} ${domain}`;
+  let client = opts.clients.get(key);
+  if (!client) {
+    client = makeResolver({ ...opts, client: undefined }).then((r) => r.client);
+    opts.clients.set(key, client);
+  }
+  return client;
 }
 
 /** A docker end keeps its parsed reference and settings, for its peer to compare. */

@@ -1,0 +1,206 @@
+/**
+ * Progress of a whole sync on stderr: on a terminal a bar per image in
+ * flight and a total; elsewhere one line per finished image and a total
+ * every 5 s (no per-blob chatter); with `json` one event per image start
+ * and finish.
+ *
+ * @module
+ */
+import type { SyncEvent } from "../sync/scheduler.ts";
+import { formatBytes } from "./progress_render.ts";
+
+/** How sync progress is shown. */
+export type SyncProgressMode = "auto" | "tty" | "plain" | "json" | "none";
+
+/** A listener for sync events, and `close` to stop timers. */
+export interface SyncProgress {
+  /** Receives events. */
+  listener: (e: SyncEvent) => void;
+  /** Stops timers and clears bars; call once at the end. */
+  close(): void;
+}
+
+const encoder = new TextEncoder();
+const write = (s: string) => Deno.stderr.writeSync(encoder.encode(s));
+const short = (digest?: string) => digest?.replace(/^sha\d+:/, "").slice(0, 12) ?? "";
+
+/** Counts and bytes of the whole sync. */
+class SyncTotals {
+  copied = 0;
+  skipped = 0;
+  failed = 0;
+  finished = 0;
+  moved = 0;
+  started = performance.now();
+  /** Per image in flight: bytes moved, bytes planned, in-flight blob bytes. */
+  images = new Map<string, { moved: number; planned: number; partial: Map<string, number> }>();
+
+  constructor(readonly total: number) {}
+
+  apply(e: SyncEvent): void {
+    if (e.type === "image-start") {
+      this.images.set(e.source, { moved: 0, planned: 0, partial: new Map() });
+    } else if (e.type === "image-done") {
+      this.images.delete(e.source);
+      this.finished++;
+      if (e.status === "copied") this.copied++;
+      else if (e.status === "skipped") this.skipped++;
+      else if (e.status === "failed") this.failed++;
+    } else {
+      const img = this.images.get(e.source);
+      if (!img) return;
+      const ev = e.event;
+      if (ev.type === "plan") img.planned = ev.bytes;
+      else if (ev.type === "blob-skip") img.planned -= ev.size;
+      else if (ev.type === "blob-progress") img.partial.set(ev.digest, ev.bytes);
+      else if (ev.type === "blob-start") img.partial.set(ev.digest, 0);
+      else if (ev.type === "blob-done") {
+        img.partial.delete(ev.digest);
+        img.moved += ev.size;
+        this.moved += ev.size;
+      }
+    }
+  }
+
+  bytesNow(): number {
+    let n = this.moved;
+    for (const img of this.images.values()) for (const b of img.partial.values()) n += b;
+    return n;
+  }
+
+  line(): string {
+    const secs = (performance.now() - this.started) / 1000;
+    const bytes = this.bytesNow();
+    return `${this.finished}/${this.total} images (${this.copied} copied, ${this.skipped} skipped, ${this.failed} failed), ${
+      formatBytes(bytes)
+    }, ${formatBytes(secs > 0 ? bytes / secs : 0)}/s, ${secs.toFixed(1)}s`;
+  }
+}
+
+/**
+ * One line for a finished image, as plain and TTY modes print it.
+ *
+ * @example
+ * ```ts
+ * import { describeImage } from "./sync_progress.ts";
+ * console.log(describeImage({
+ *   type: "image-done", source: "h/a:1", destination: "d/a:1", status: "skipped",
+ *   digest: "sha256:" + "a".repeat(64), bytes: 0, elapsedMs: 3,
+ * })); // "Skipped h/a:1: d/a:1 is current (aaaaaaaaaaaa)"
+ * ```
+ */
+export function describeImage(e: Extract<SyncEvent, { type: "image-done" }>): string {
+  switch (e.status) {
+    case "copied":
+      return `Copied ${e.source} -> ${e.destination} (${short(e.digest)}, ${formatBytes(e.bytes)})`;
+    case "skipped":
+      return `Skipped ${e.source}: ${e.destination} is current (${short(e.digest)})`;
+    case "failed":
+      return `Failed ${e.source} -> ${e.destination}: ${e.reason}`;
+    case "stopped":
+      return `Stopped ${e.source}: the sync stopped after a failure`;
+    case "planned": {
+      const p = e.plan!;
+      const present = p.present === undefined
+        ? ""
+        : `, ${p.present} (${formatBytes(p.presentBytes ?? 0)}) already there`;
+      return `Would copy ${e.source} -> ${e.destination} (${
+        short(e.digest)
+      }): ${p.manifests} manifest(s), ${p.blobs} blob(s), ${formatBytes(p.bytes)}${present}`;
+    }
+  }
+}
+
+function plain(totals: SyncTotals): SyncProgress {
+  const timer = setInterval(() => write(`Progress: ${totals.line()}\n`), 5000);
+  return {
+    listener(e) {
+      totals.apply(e);
+      if (e.type === "image-done" && e.status !== "planned") write(describeImage(e) + "\n");
+    },
+    close: () => clearInterval(timer),
+  };
+}
+
+function json(): SyncProgress {
+  return {
+    listener(e) {
+      if (e.type === "copy") return;
+      write(JSON.stringify(e) + "\n");
+    },
+    close() {},
+  };
+}
+
+function columns(): number {
+  try {
+    return Deno.consoleSize().columns || 80;
+  } catch {
+    return 80;
+  }
+}
+
+const MAX_BARS = 12;
+
+function tty(totals: SyncTotals): SyncProgress {
+  let drawn = 0;
+  const fit = (line: string) => line.slice(0, Math.max(20, columns() - 1));
+  const clear = () => {
+    let out = drawn > 0 ? `\x1b[${drawn}A` : "";
+    for (let i = 0; i < drawn; i++) out += "\x1b[2K\n";
+    if (drawn > 0) out += `\x1b[${drawn}A`;
+    drawn = 0;
+    return out;
+  };
+  const draw = () => {
+    const lines: string[] = [];
+    for (const [source, img] of [...totals.images].slice(0, MAX_BARS)) {
+      let moved = img.moved;
+      for (const b of img.partial.values()) moved += b;
+      const f = img.planned > 0 ? Math.min(1, moved / img.planned) : 0;
+      const full = Math.round(f * 20);
+      lines.push(
+        `${source} [${"=".repeat(full)}${" ".repeat(20 - full)}] ${formatBytes(moved)} / ${
+          formatBytes(Math.max(img.planned, moved))
+        }`,
+      );
+    }
+    lines.push(`Total ${totals.line()}`);
+    let out = clear();
+    for (const l of lines) out += `\x1b[2K${fit(l)}\n`;
+    drawn = lines.length;
+    write(out);
+  };
+  const timer = setInterval(draw, 150);
+  return {
+    listener(e) {
+      totals.apply(e);
+      if (e.type === "image-done" && e.status !== "planned") {
+        write(clear() + fit(describeImage(e)) + "\n");
+      }
+    },
+    close() {
+      clearInterval(timer);
+      draw();
+    },
+  };
+}
+
+/**
+ * A sync progress renderer for `total` images; `auto` picks bars on a
+ * terminal, lines elsewhere.
+ *
+ * @example
+ * ```ts
+ * import { syncProgress } from "./sync_progress.ts";
+ * const p = syncProgress("none", 3);
+ * p.close();
+ * ```
+ */
+export function syncProgress(mode: SyncProgressMode, total: number): SyncProgress {
+  const m = mode === "auto" ? (Deno.stderr.isTerminal() ? "tty" : "plain") : mode;
+  if (m === "none") return { listener() {}, close() {} };
+  if (m === "json") return json();
+  const totals = new SyncTotals(total);
+  return m === "tty" ? tty(totals) : plain(totals);
+}

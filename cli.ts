@@ -168,6 +168,13 @@ function program(run: (operation: string, reference: string, action: () => Promi
       new Option("--progress <mode>", "progress output").choices(["auto", "tty", "plain", "json"])
         .default("auto"),
     )
+    .option("--referrers", "also copy the referrers (signatures, SBOMs…) of every copied manifest")
+    .option(
+      "--referrers-artifact-type <type>",
+      "with --referrers, only referrers of this artifact type (repeatable)",
+      collect,
+    )
+    .option("--digest-tags", "also copy the tags named after a copied digest (sha256-<hex>.sig…)")
     .option("-q, --quiet", "print no progress and no summary (failures still)")
     .addOption(debugOption())
     .action((source, destination, flags) =>

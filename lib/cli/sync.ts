@@ -54,6 +54,9 @@ export interface SyncFlags {
   shard?: string;
   progress: string;
   quiet?: boolean;
+  referrers?: boolean;
+  referrersArtifactType?: string[];
+  digestTags?: boolean;
   debug?: boolean;
 }
 
@@ -106,6 +109,9 @@ export async function runSync(
       kind: flags.dest as SyncDestination["kind"],
       location: destination,
     };
+    if ((flags.referrers || flags.digestTags) && dest.kind === "dir") {
+      throw new UsageError("--dest dir cannot hold referrers or digest tags");
+    }
     if (dest.kind === "docker") {
       parseImageReference(`docker://${destination.replace(/^docker:\/\//, "")}/x`);
     }
@@ -144,6 +150,9 @@ export async function runSync(
           fixedRetryDelay: flags.retryDelay !== undefined,
           keepGoing: flags.keepGoing,
           dryRun: flags.dryRun,
+          referrers: flags.referrers,
+          referrerArtifactTypes: flags.referrersArtifactType,
+          digestTags: flags.digestTags,
           onEvent: progress.listener,
         });
       } finally {

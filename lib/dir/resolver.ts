@@ -77,8 +77,7 @@ export class DirResolver implements Resolver {
   }
 
   /**
-   * Writes an image into the directory, creating it (its parent must
-   * exist). A non-empty directory that is not a `dir:` image is refused, as
+   * Writes an image into the directory, creating it and its parents. A non-empty directory that is not a `dir:` image is refused, as
    * skopeo refuses it, so nothing of the user's is overwritten.
    */
   async pusher(_ref?: string): Promise<Pusher> {
@@ -208,14 +207,8 @@ async function prepareDestination(dir: string): Promise<void> {
     for await (const e of Deno.readDir(dir)) entries.push(e.name);
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
-    try {
-      await Deno.mkdir(dir);
-    } catch (m) {
-      if (m instanceof Deno.errors.NotFound) {
-        throw new NotFoundError(`dir:${dir}: the parent directory does not exist`);
-      }
-      throw m;
-    }
+    // Parents too (skopeo sync makes them; skopeo copy would refuse, for no gain).
+    await Deno.mkdir(dir, { recursive: true });
     entries = [];
   }
   if (entries.length > 0 && !entries.includes(VERSION)) {

@@ -70,8 +70,8 @@ export class OciResolver implements Resolver, TagLister, ReferrersLister {
   }
 
   /** Writes into the layout (creating it); a root manifest is recorded in `index.json`. */
-  async pusher(_ref?: string): Promise<Pusher> {
-    return new OciPusher(await this.#open(true));
+  async pusher(ref = ""): Promise<Pusher> {
+    return new OciPusher(await this.#open(true), repositoryPrefix(ref));
   }
 
   /** The layout's ref names, in `index.json` order. */
@@ -108,13 +108,14 @@ export class OciResolver implements Resolver, TagLister, ReferrersLister {
   }
 
   /** Ref names that start with the fallback tag of one of `subjects`. */
-  async digestTags(_ref: string, subjects: readonly string[]): Promise<TaggedDescriptor[]> {
-    const prefixes = subjects.map(fallbackTag);
+  async digestTags(ref: string, subjects: readonly string[]): Promise<TaggedDescriptor[]> {
+    const repo = repositoryPrefix(ref);
+    const prefixes = subjects.map((s) => repo + fallbackTag(s));
     const entries = await (await this.#open(false)).readIndex();
     return entries.flatMap((descriptor) => {
-      const tag = refName(descriptor);
-      return tag !== undefined && prefixes.some((p) => tag.startsWith(p))
-        ? [{ tag, descriptor }]
+      const name = refName(descriptor);
+      return name !== undefined && prefixes.some((p) => name.startsWith(p))
+        ? [{ tag: name.slice(repo.length), descriptor }]
         : [];
     });
   }
@@ -147,9 +148,15 @@ export class OciFetcher implements Fetcher {
 /** Writes content into a layout. */
 export class OciPusher implements Pusher {
   #layout: OciLayout;
-  /** A pusher for `layout`. */
-  constructor(layout: OciLayout) {
+  #repository: string;
+  /**
+   * A pusher for `layout`; a tag `t` is written as the ref name
+   * `repositoryPrefix + t` (`app:` + `1`), so the tags of one repository of
+   * a layout that holds many stay together.
+   */
+  constructor(layout: OciLayout, repositoryPrefix = "") {
     this.#layout = layout;
+    this.#repository = repositoryPrefix;
   }
 
   /** True when the blob is in `blobs/` with its size (checked by name, as blobs are verified on write). */
@@ -173,7 +180,8 @@ export class OciPusher implements Pusher {
       writable: writer.writable,
       commit: async () => {
         await writer.commit();
-        await this.#layout.updateIndex((m) => withRef(m, desc, options.tag));
+        const name = options.tag === undefined ? undefined : this.#repository + options.tag;
+        await this.#layout.updateIndex((m) => withRef(m, desc, name));
       },
     };
   }
@@ -182,4 +190,32 @@ export class OciPusher implements Pusher {
 /** A writer for bytes the layout already holds (by digest): they are read and dropped. */
 function discardingWriter(): ContentWriter {
   return { writable: new WritableStream(), commit: () => Promise.resolve() };
+}
+
+/**
+ * The repository part of a layout ref name, with its colon: `app:1` →
+ * `app:`, `bench/small:1` → `bench/small:`, `1` → `""`. Layouts that hold
+ * many repositories (sync, serve) name refs `<repository>:<tag>`.
+ *
+ * @example
+ * ```ts
+ * import { repositoryPrefix } from "./resolver.ts";
+ * console.log(repositoryPrefix("bench/small:1")); // "bench/small:"
+ * ```
+ */
+export function repositoryPrefix(ref: string): string {
+  return ref.slice(0, ref.lastIndexOf(":") + 1);
+}
+
+/**
+ * The tag part of a layout ref name: `app:1` → `1`, `1` → `1`.
+ *
+ * @example
+ * ```ts
+ * import { tagOfRef } from "./resolver.ts";
+ * console.log(tagOfRef("bench/small:1")); // "1"
+ * ```
+ */
+export function tagOfRef(ref: string): string {
+  return ref.slice(ref.lastIndexOf(":") + 1);
 }

@@ -109,7 +109,15 @@ export type SyncEvent =
 export interface SyncOptions extends
   Pick<
     CopyOptions,
-    "all" | "platforms" | "retryTimes" | "retryDelayMs" | "fixedRetryDelay" | "signal"
+    | "all"
+    | "platforms"
+    | "retryTimes"
+    | "retryDelayMs"
+    | "fixedRetryDelay"
+    | "signal"
+    | "referrers"
+    | "referrerArtifactTypes"
+    | "digestTags"
   > {
   /** Transfers (and requests) in flight to each store, shared by all images (default 12). */
   jobs?: number;
@@ -208,7 +216,9 @@ export async function syncImages(tasks: SyncTask[], opts: SyncOptions = {}): Pro
       ]);
       signal.throwIfAborted();
       const digest = src.descriptor.digest;
-      if (current === digest) return done({ ...base, status: "skipped", digest });
+      // With referrers, a current image may still have new referrers: the copy checks those.
+      const referring = opts.referrers || opts.digestTags;
+      if (current === digest && !referring) return done({ ...base, status: "skipped", digest });
       if (opts.dryRun) {
         const plan = await dryRunPlan(task, opts);
         return done({ ...base, status: "planned", digest: plan.digest, plan: plan.plan });
@@ -220,6 +230,9 @@ export async function syncImages(tasks: SyncTask[], opts: SyncOptions = {}): Pro
         retryTimes: opts.retryTimes,
         retryDelayMs: opts.retryDelayMs,
         fixedRetryDelay: opts.fixedRetryDelay,
+        referrers: opts.referrers,
+        referrerArtifactTypes: opts.referrerArtifactTypes,
+        digestTags: opts.digestTags,
         signal,
         blobGate: gate(task),
         onProgress: (event) => emit({ type: "copy", source: task.source, event }),

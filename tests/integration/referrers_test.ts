@@ -386,3 +386,68 @@ Deno.test("concurrent copies that add referrers to one fallback index keep them 
     assert.deepEqual(await fallbackDigests(dst, image.digest), pushed.sort());
   });
 });
+
+Deno.test("sync --referrers: into a registry, into an OCI layout, and from the layout on", async () => {
+  await withTwo(async (src, dst) => {
+    const g = await pushGraph(src, src.url, false);
+    const tmp = await Deno.makeTempDir();
+    const third = await startRegistry();
+    try {
+      const flags = ["--all", "--referrers", "--digest-tags", "-q"];
+      await dtoolOk([
+        "sync",
+        "--src",
+        "docker",
+        "--dest",
+        "docker",
+        ...flags,
+        `${src.host}/${REPO}`,
+        dst.host,
+      ]);
+      const signed = "signed";
+      const check = async (reg: TestRegistry) => {
+        const at = async (subject: string) => {
+          const res = await fetch(
+            `${reg.url}/v2/${signed}/manifests/${subject.replace(":", "-")}`,
+            { headers: { accept: "application/vnd.oci.image.index.v1+json" } },
+          );
+          return ((await res.json()).manifests as { digest: string }[]).map((d) => d.digest).sort();
+        };
+        assert.deepEqual(await at(g.index.digest), [g.sig.digest, g.sbom.digest].sort());
+        assert.deepEqual(await at(g.sbom.digest), [g.sbomSig.digest]);
+        assert.deepEqual(await at(g.amd64), [g.attestation.digest]);
+        assert.equal(
+          await sha256(await skopeoInspectRaw(`${reg.host}/${signed}:1`)),
+          g.index.digest,
+        );
+        const cosign = await skopeoInspectRaw(`${reg.host}/${signed}:${g.cosignTag}`);
+        assert.equal(await sha256(cosign), g.cosign.digest);
+      };
+      await check(dst);
+
+      const layout = join(tmp, "mirror");
+      await dtoolOk([
+        "sync",
+        "--src",
+        "docker",
+        "--dest",
+        "oci",
+        ...flags,
+        `${src.host}/${REPO}`,
+        layout,
+      ]);
+      const listed = JSON.parse(
+        (await dtoolOk(["referrers", "--recursive", `oci:${layout}:${signed}:1`])).stdout,
+      );
+      assert.deepEqual(
+        listed.manifests.map((d: { digest: string }) => d.digest).sort(),
+        [g.sig.digest, g.sbom.digest].sort(),
+      );
+      await dtoolOk(["sync", "--src", "oci", "--dest", "docker", ...flags, layout, third.host]);
+      await check(third);
+    } finally {
+      await third.stop();
+      await Deno.remove(tmp, { recursive: true });
+    }
+  });
+});

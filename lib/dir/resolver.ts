@@ -77,8 +77,9 @@ export class DirResolver implements Resolver {
   }
 
   /**
-   * Writes an image into the directory, creating it and its parents. A non-empty directory that is not a `dir:` image is refused, as
-   * skopeo refuses it, so nothing of the user's is overwritten.
+   * Writes an image into the directory, creating it and its parents. A
+   * non-empty directory that is not a `dir:` image is refused, as skopeo
+   * refuses it, so nothing of the user's is overwritten.
    */
   async pusher(_ref?: string): Promise<Pusher> {
     await prepareDestination(this.dir);

@@ -30,6 +30,7 @@ export interface CopyFlags {
   retryDelay?: number;
   uploadChunkSize?: number;
   debug?: boolean;
+  additionalTag?: string[];
 }
 
 /** Runs the copy command. */
@@ -38,6 +39,9 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
   const destImage = parseImageReference(destArg);
   if (flags.all && flags.platform?.length) {
     throw new UsageError("--all and --platform cannot be used together");
+  }
+  if (flags.additionalTag?.length && destImage.transport !== "docker-archive") {
+    throw new UsageError("--additional-tag works only with a docker-archive: destination");
   }
   const mode = flags.progress as ProgressMode; // commander checked it against the choices
   const platforms = (flags.platform ?? []).map(parsePlatform);
@@ -65,6 +69,7 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
     certDir: flags.destCertDir,
     tlsVerify: flags.destTlsVerify,
     uploadChunkSize: flags.uploadChunkSize,
+    additionalTags: flags.additionalTag,
   });
   const renderer = progressRenderer(flags.quiet ? "none" : mode);
   let done = false;

@@ -47,6 +47,8 @@ export interface EndpointOptions extends EndSettings {
   role: "source" | "destination";
   /** The other end of a copy (the source, when opening its destination). */
   peer?: Endpoint;
+  /** More RepoTags for a docker-archive destination (`--additional-tag`). */
+  additionalTags?: string[];
 }
 
 type Opener = (image: ImageReference, opts: EndpointOptions) => Promise<Endpoint>;
@@ -57,8 +59,9 @@ const noop = () => Promise.resolve();
 const OPENERS: Record<Transport, Opener> = {
   docker: openDocker,
   oci: openOci,
-  "oci-archive": notYet,
-  "docker-archive": notYet,
+  "oci-archive": (i, o) => import("./archive_transports.ts").then((m) => m.openOciArchive(i, o)),
+  "docker-archive": (i, o) =>
+    import("./archive_transports.ts").then((m) => m.openDockerArchive(i, o)),
   dir: notYet,
 };
 

@@ -47,3 +47,5 @@ export {
 export { Authorizer, type AuthorizerOptions, type Send } from "./lib/auth/authorizer.ts";
 export * from "./lib/copy.ts";
 export * from "./lib/inspect.ts";
+export { OciArchiveResolver } from "./lib/archive/oci_archive.ts";
+export { type DockerArchiveOptions, DockerArchiveResolver } from "./lib/archive/docker_archive.ts";

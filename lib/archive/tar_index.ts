@@ -13,7 +13,7 @@
  */
 import { Buffer } from "node:buffer";
 import { posix } from "node:path";
-import { Header, type HeaderData, Pax } from "npm:tar@^7.5.0";
+import { Header, type HeaderData, Pax } from "./tar_deps.ts";
 import { DtoolError, NotFoundError } from "../errors.ts";
 
 /** Size of a tar block. */

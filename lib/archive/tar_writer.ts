@@ -14,7 +14,7 @@
  */
 import { Buffer } from "node:buffer";
 import { dirname } from "node:path";
-import { Header, Pax } from "npm:tar@^7.5.0";
+import { Header, Pax } from "./tar_deps.ts";
 import { Digester, type Expected, parseDigest, verifyDigester } from "../digest.ts";
 import { DigestMismatchError, DtoolError } from "../errors.ts";
 import { temporaryPath } from "../local/files.ts";

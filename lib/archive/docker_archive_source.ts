@@ -165,8 +165,9 @@ async function findManifest(
   // Else any small blob whose name is its digest and whose bytes are such a manifest.
   for (const member of tar.members.values()) {
     const digest = /^blobs\/(sha256|sha512)\/([0-9a-f]+)$/.exec(member.name);
-    if (!digest || member.size > 1024 * 1024 || member.size < 2 || seen.has(member.name)) continue;
+    if (!digest || member.size > 1024 * 1024 || member.size < 2) continue;
     const d = { mediaType: "", digest: `${digest[1]}:${digest[2]}`, size: member.size };
+    if (seen.has(d.digest)) continue;
     const m = await readBlobManifest(tar, d);
     if (matches(m)) return m;
   }

@@ -17,7 +17,7 @@ import { dirname } from "node:path";
 import { Header, Pax } from "./tar_deps.ts";
 import { Digester, type Expected, parseDigest, verifyDigester } from "../digest.ts";
 import { DigestMismatchError, DtoolError } from "../errors.ts";
-import { temporaryPath } from "../local/files.ts";
+import { sweepTemporary, temporaryPath } from "../local/files.ts";
 import { BLOCK } from "./tar_index.ts";
 
 /** Fixed member times keep archives of the same content byte-identical. */
@@ -55,6 +55,8 @@ export class TarWriter {
 
   /** Starts a new archive for `path` (its directory must exist). */
   static async create(path: string): Promise<TarWriter> {
+    // What an interrupted write left beside the destination goes first.
+    await sweepTemporary(dirname(path));
     const tmp = temporaryPath(dirname(path));
     let file: Deno.FsFile;
     try {
@@ -133,7 +135,8 @@ export class TarWriter {
   finish(): Promise<void> {
     return this.#exclusive(async () => {
       await this.#write(new Uint8Array(2 * BLOCK));
-      await this.#file.sync();
+      // No fsync: like the layout's blobs (and skopeo), the rename is the commit point; a sync
+      // of a whole archive costs seconds of waiting on the disk.
       this.#file.close();
       this.#state = "finished";
       try {

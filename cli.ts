@@ -67,6 +67,11 @@ function program(run: (operation: string, reference: string, action: () => Promi
     )
     .option(...tlsVerifyOption("--src-tls-verify", "the source registry"), parseBool, true)
     .option(...tlsVerifyOption("--dest-tls-verify", "the destination registry"), parseBool, true)
+    .option(
+      "--additional-tag <name:tag>",
+      "another RepoTag for a docker-archive: destination (repeatable)",
+      collect,
+    )
     .option("--digestfile <file>", "write the digest of the copied manifest to this file")
     .option("-q, --quiet", "print no progress")
     .option(

@@ -86,3 +86,5 @@ export * from "./lib/sync/config.ts";
 export * from "./lib/sync/naming.ts";
 export * from "./lib/sync/shard.ts";
 export * from "./lib/sync/select.ts";
+export { OciArchiveResolver } from "./lib/archive/oci_archive.ts";
+export { type DockerArchiveOptions, DockerArchiveResolver } from "./lib/archive/docker_archive.ts";

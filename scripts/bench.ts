@@ -11,6 +11,7 @@
  * - D: re-copy of A onto each tool's own earlier destination: nothing to upload (5 runs)
  * - E: inspect of image A                 (5 runs)
  * - F: list-tags of a repository with 150 tags (5 runs)
+ * - G: copy of image A into an `oci-archive:` file  (2 runs, a new archive each run)
  *
  * Each tool copies to its own destination repositories, so neither finds the other's blobs; the
  * tools alternate which goes first; the table shows medians. Wall time, user+system CPU and peak
@@ -30,14 +31,14 @@
  */
 import { sha256Digest } from "../tests/helpers/images.ts";
 import { startRegistry, type TestRegistry } from "../tests/helpers/registry.ts";
-import { skopeoInspectRaw } from "../tests/helpers/skopeo.ts";
+import { skopeoBytes, skopeoInspectRaw } from "../tests/helpers/skopeo.ts";
 import { addTags } from "../tests/helpers/tags.ts";
 import { type BenchImage, type BenchImageSpec, pushBenchImage } from "./bench_images.ts";
 import { PERMISSIONS, V8_FLAGS } from "./compile.ts";
 
 type Tool = "dtool" | "skopeo";
-type ScenarioId = "A" | "B" | "C" | "D" | "E" | "F";
-type Kind = "copy" | "recopy" | "inspect" | "list-tags";
+type ScenarioId = "A" | "B" | "C" | "D" | "E" | "F" | "G";
+type Kind = "copy" | "recopy" | "inspect" | "list-tags" | "archive";
 
 interface Scenario {
   id: ScenarioId;
@@ -54,6 +55,7 @@ const SCENARIOS: Scenario[] = [
   { id: "D", kind: "recopy", title: "re-copy A (present)", runs: 5 },
   { id: "E", kind: "inspect", title: "inspect A", runs: 5 },
   { id: "F", kind: "list-tags", title: "list-tags (150)", runs: 5 },
+  { id: "G", kind: "archive", title: "copy A into oci-archive:", runs: 2 },
 ];
 const TAG_COUNT = 150;
 
@@ -87,7 +89,7 @@ interface Options {
   json?: string;
 }
 
-const USAGE = "usage: deno task bench [--quick] [--only A,B,C,D,E,F] [--json FILE]";
+const USAGE = "usage: deno task bench [--quick] [--only A,B,C,D,E,F,G] [--json FILE]";
 
 function parseOptions(args: string[]): Options {
   const opts: Options = { quick: false, only: SCENARIOS.map((s) => s.id) };
@@ -300,7 +302,7 @@ async function runCopy(
   debug = false,
 ): Promise<Measured> {
   if (tool === "dtool") {
-    const args = dtoolArgs(["copy", "--quiet", `docker://${src}`, `docker://${dest}`], debug);
+    const args = dtoolArgs(["copy", "--quiet", withTransport(src), withTransport(dest)], debug);
     return await measure(env, Deno.execPath(), args);
   }
   return await measure(env, "skopeo", [
@@ -310,9 +312,14 @@ async function runCopy(
     "--quiet",
     "--src-tls-verify=false",
     "--dest-tls-verify=false",
-    `docker://${src}`,
-    `docker://${dest}`,
+    withTransport(src),
+    withTransport(dest),
   ], await skopeoEnv(env, dest));
+}
+
+/** A registry reference gets `docker://`; one with its own transport (`oci-archive:/…`) is kept. */
+function withTransport(ref: string): string {
+  return /^[a-z-]+:\//.test(ref) ? ref : `docker://${ref}`;
 }
 
 async function runRead(
@@ -483,6 +490,36 @@ async function copyScenario(
     else fail(r, `${tool} --debug run exited ${m.code}`);
   }
   return last;
+}
+
+/** Copies `img` with each tool into a new `oci-archive:` file per run, checked and removed after. */
+async function archiveScenario(
+  env: Env,
+  sc: Scenario,
+  r: ScenarioResult,
+  img: BenchImage,
+): Promise<void> {
+  for (let run = 0; run <= sc.runs; run++) {
+    for (const [i, tool] of order(Math.max(run, 1)).entries()) {
+      const path = `${env.tmp}/${sc.id.toLowerCase()}-${tool}-r${run}.tar`;
+      const dest = `oci-archive:${path}:1`;
+      const debug = run === 0; // the --debug run counts requests and is not timed
+      const m = await runCopy(env, tool, img.ref, dest, debug);
+      if (debug) r[tool].requests = countRequests(tool, m);
+      else {
+        progress(r, run, tool, m);
+        record(r, tool, run, i === 0, m);
+      }
+      if (!m.ok) fail(r, `${tool} copy to ${dest} exited ${m.code}`);
+      else {
+        const got = sha256Digest(await skopeoBytes(["inspect", "--raw", dest]));
+        if (got !== img.digest) {
+          fail(r, `${tool} copy to ${dest}: digest ${got}, source ${img.digest}`);
+        }
+      }
+      await Deno.remove(path).catch(() => {});
+    }
+  }
 }
 
 async function recopyScenario(
@@ -682,7 +719,7 @@ async function bench(opts: Options): Promise<{ results: ScenarioResult[]; startu
   const images: Partial<Record<"A" | "B" | "C", BenchImage>> = {};
   const needs = (id: ScenarioId) => selected.some((s) => s.id === id);
   for (const id of ["A", "B", "C"] as const) {
-    const wanted = needs(id) || (id === "A" && (needs("D") || needs("E")));
+    const wanted = needs(id) || (id === "A" && (needs("D") || needs("E") || needs("G")));
     if (!wanted) continue;
     const t0 = performance.now();
     images[id] = await pushBenchImage(
@@ -767,6 +804,10 @@ async function bench(opts: Options): Promise<{ results: ScenarioResult[]; startu
       r.blobBytes = img.blobBytes;
       const last = await copyScenario(env, sc, r, img);
       if (sc.id === "A") recopyDests = last;
+    } else if (sc.kind === "archive") {
+      const img = images.A!;
+      r.blobBytes = img.blobBytes;
+      await archiveScenario(env, sc, r, img);
     } else if (sc.kind === "recopy") {
       const img = images.A!;
       r.blobBytes = img.blobBytes;
@@ -787,7 +828,7 @@ async function bench(opts: Options): Promise<{ results: ScenarioResult[]; startu
     } else {
       await readScenario(env, sc, r, `${src.host}/bench/tags`, checkTags);
     }
-    const copies = sc.kind === "copy" ? r.blobBytes : null;
+    const copies = sc.kind === "copy" || sc.kind === "archive" ? r.blobBytes : null;
     const dReq = r.dtool.requests;
     const sReq = r.skopeo.requests;
     r.dtool = { ...summarize(r, "dtool", copies), requests: dReq };

@@ -33,6 +33,7 @@ export interface CopyFlags {
   referrersArtifactType?: string[];
   digestTags?: boolean;
   debug?: boolean;
+  additionalTag?: string[];
 }
 
 /** Runs the copy command. */
@@ -41,6 +42,9 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
   const destImage = parseImageReference(destArg);
   if (flags.all && flags.platform?.length) {
     throw new UsageError("--all and --platform cannot be used together");
+  }
+  if (flags.additionalTag?.length && destImage.transport !== "docker-archive") {
+    throw new UsageError("--additional-tag works only with a docker-archive: destination");
   }
   const mode = flags.progress as ProgressMode; // commander checked it against the choices
   const platforms = (flags.platform ?? []).map(parsePlatform);
@@ -68,6 +72,7 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
     certDir: flags.destCertDir,
     tlsVerify: flags.destTlsVerify,
     uploadChunkSize: flags.uploadChunkSize,
+    additionalTags: flags.additionalTag,
   });
   if ((flags.referrers || flags.digestTags) && !dest.holdsReferrers) {
     throw new UsageError(`${destArg}: a ${dest.transport} destination cannot hold referrers`);

@@ -55,6 +55,8 @@ export interface EndpointOptions extends EndSettings {
    * one connection pool and token cache per registry (sync opens hundreds of endpoints).
    */
   clients?: Map<string, Promise<RegistryClient>>;
+  /** More RepoTags for a docker-archive destination (`--additional-tag`). */
+  additionalTags?: string[];
 }
 
 type Opener = (image: ImageReference, opts: EndpointOptions) => Promise<Endpoint>;
@@ -65,8 +67,9 @@ const noop = () => Promise.resolve();
 const OPENERS: Record<Transport, Opener> = {
   docker: openDocker,
   oci: openOci,
-  "oci-archive": notYet,
-  "docker-archive": notYet,
+  "oci-archive": (i, o) => import("./archive_transports.ts").then((m) => m.openOciArchive(i, o)),
+  "docker-archive": (i, o) =>
+    import("./archive_transports.ts").then((m) => m.openDockerArchive(i, o)),
   dir: openDir,
 };
 
@@ -85,12 +88,6 @@ const OPENERS: Record<Transport, Opener> = {
  */
 export function openEndpoint(image: ImageReference, opts: EndpointOptions): Promise<Endpoint> {
   return OPENERS[image.transport](image, opts);
-}
-
-function notYet(image: ImageReference): Promise<Endpoint> {
-  return Promise.reject(
-    new UsageError(`transport ${image.transport}: is not implemented yet`),
-  );
 }
 
 async function openDocker(image: ImageReference, opts: EndpointOptions): Promise<Endpoint> {

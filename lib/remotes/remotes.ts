@@ -242,3 +242,31 @@ export interface ReferrersIndexer {
 export function canIndexReferrers<P extends object>(p: P): p is P & ReferrersIndexer {
   return typeof (p as Partial<ReferrersIndexer>).indexReferrers === "function";
 }
+
+/**
+ * An optional ability of a {@linkcode Resolver} whose writes become visible
+ * only when finished, such as an archive written whole. After a copy into
+ * it, call `close()` to make the result appear, or `discard()` after a
+ * failure to leave the destination as it was.
+ */
+export interface Closer {
+  /** Completes what was written and makes it visible. */
+  close(): Promise<void>;
+  /** Drops what was written; the destination stays as it was. */
+  discard(): Promise<void>;
+}
+
+/**
+ * True when `r` must be closed after writing (see {@linkcode Closer}).
+ *
+ * @example
+ * ```ts
+ * import { canClose } from "./remotes.ts";
+ * const r = { close: () => Promise.resolve(), discard: () => Promise.resolve() };
+ * console.log(canClose(r)); // true
+ * ```
+ */
+export function canClose<R extends object>(r: R): r is R & Closer {
+  return typeof (r as Partial<Closer>).close === "function" &&
+    typeof (r as Partial<Closer>).discard === "function";
+}

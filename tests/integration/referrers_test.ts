@@ -350,6 +350,16 @@ Deno.test("bad cases: a fallback tag that is not an index warns; dir: cannot hol
       assert.equal(d.code, 2);
       assert.match(d.stderr, /a dir destination cannot hold referrers/);
       await assert.rejects(Deno.stat(`${tmp}/d`));
+      const a = await dtool([
+        "copy",
+        "--referrers",
+        `docker://${src.host}/${REPO}:1`,
+        `docker-archive:${tmp}/a.tar:app:1`,
+      ]);
+      assert.equal(a.code, 2);
+      assert.match(a.stderr, /a docker-archive destination cannot hold referrers/);
+      assert.equal(a.stderr.trim().split("\n").length, 1);
+      await assert.rejects(Deno.stat(`${tmp}/a.tar`));
     } finally {
       await Deno.remove(tmp, { recursive: true });
     }

@@ -56,13 +56,13 @@ export {
   withRef,
 } from "./lib/oci/layout.ts";
 export { findRef, refNames } from "./lib/oci/refs.ts";
+export { OciFetcher, OciPusher, OciResolver } from "./lib/oci/resolver.ts";
 export {
-  OciFetcher,
-  OciPusher,
-  OciResolver,
+  layoutDigestTags,
+  layoutReferrers,
   repositoryPrefix,
   tagOfRef,
-} from "./lib/oci/resolver.ts";
+} from "./lib/oci/layout_referrers.ts";
 export { DirResolver } from "./lib/dir/resolver.ts";
 export {
   MemoryFetcher,

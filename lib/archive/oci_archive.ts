@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Descriptor } from "../manifest.ts";
+import { type Descriptor, parseManifest } from "../manifest.ts";
 import { InvalidManifestError, NotFoundError } from "../errors.ts";
 import { MediaType } from "../media_types.ts";
 import { withRef } from "../oci/layout.ts";
@@ -17,10 +17,20 @@ import type {
   Fetcher,
   Pusher,
   PushOptions,
+  ReferrersLister,
+  ReferrersOptions,
   Resolved,
   Resolver,
+  TaggedDescriptor,
   TagLister,
 } from "../remotes/remotes.ts";
+import { readAll } from "../remotes/manifest_source.ts";
+import {
+  cachedReader,
+  layoutDigestTags,
+  layoutReferrers,
+  type ReadEntry,
+} from "../oci/layout_referrers.ts";
 import { TarFetcher } from "./tar_fetcher.ts";
 import { indexTar, readMember, type TarIndex } from "./tar_index.ts";
 import { TarPusher } from "./tar_pusher.ts";
@@ -50,7 +60,7 @@ const encoder = new TextEncoder();
  * }
  * ```
  */
-export class OciArchiveResolver implements Resolver, TagLister, Closer {
+export class OciArchiveResolver implements Resolver, TagLister, ReferrersLister, Closer {
   /** The archive's path. */
   readonly path: string;
   #index?: Promise<TarIndex>;
@@ -114,11 +124,31 @@ export class OciArchiveResolver implements Resolver, TagLister, Closer {
     const writer = await this.#writer;
     return new TarPusher(writer, this.#where, {
       written: (desc: Descriptor, _raw: Uint8Array, options: PushOptions) => {
-        if (options.root || options.tag !== undefined) {
+        // Roots are found by name, referrers by their subject: both need an index.json entry.
+        if (options.root || options.tag !== undefined || options.referrer) {
           this.#written = withRef(this.#written, desc, options.tag);
         }
       },
     });
+  }
+
+  /** Referrers of `subject` among the archive's entries, as in an `oci:` layout. */
+  async referrers(
+    _ref: string,
+    subject: string,
+    options: ReferrersOptions = {},
+  ): Promise<Descriptor[]> {
+    const fetcher = await this.fetcher();
+    this.#read ??= cachedReader(async (d) =>
+      parseManifest(await readAll(await fetcher.fetch(d)), d.mediaType)
+    );
+    return layoutReferrers(await this.#manifests(), subject, this.#read, options);
+  }
+  #read?: ReadEntry;
+
+  /** Ref names in the repository of `ref` that start with the fallback tag of one of `subjects`. */
+  async digestTags(ref: string, subjects: readonly string[]): Promise<TaggedDescriptor[]> {
+    return layoutDigestTags(await this.#manifests(), ref, subjects);
   }
 
   /** The archive's ref names, in `index.json` order. */

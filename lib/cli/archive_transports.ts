@@ -30,7 +30,7 @@ export async function openOciArchive(
     discard: () => resolver.discard(),
     requestCount: () => 0,
     sharesPeerClient: false,
-    holdsReferrers: false,
+    holdsReferrers: true,
   };
 }
 

@@ -157,7 +157,7 @@ interface DockerEndpoint extends Endpoint {
 async function openOci(image: ImageReference, _opts: EndpointOptions): Promise<Endpoint> {
   if (image.transport !== "oci") throw new Error("unreachable");
   const { OciResolver } = await import("../oci/resolver.ts");
-  const { tagOfRef } = await import("../oci/resolver.ts");
+  const { tagOfRef } = await import("../oci/layout_referrers.ts");
   return {
     ...layoutEndpoint(image.transport, new OciResolver(image.path), image.path, image.reference),
     // The pusher puts the ref's repository part back: `app:1` is written as `app:` + `1`.

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { type Descriptor, type ParsedManifest, parseManifest } from "../manifest.ts";
-import { fallbackTag, referrerDescriptor, subjectOf } from "../referrers.ts";
+import { type Descriptor, parseManifest } from "../manifest.ts";
 import { readAll } from "../remotes/manifest_source.ts";
 import { isIndexMediaType, isManifestMediaType } from "../media_types.ts";
 import type {
@@ -22,7 +21,14 @@ import type {
   TaggedDescriptor,
   TagLister,
 } from "../remotes/remotes.ts";
-import { OciLayout, refName, withRef } from "./layout.ts";
+import { OciLayout, withRef } from "./layout.ts";
+import {
+  cachedReader,
+  layoutDigestTags,
+  layoutReferrers,
+  type ReadEntry,
+  repositoryPrefix,
+} from "./layout_referrers.ts";
 import { findRef, refNames } from "./refs.ts";
 
 /**
@@ -79,56 +85,23 @@ export class OciResolver implements Resolver, TagLister, ReferrersLister {
     return refNames(await (await this.#open(false)).readIndex());
   }
 
-  /**
-   * Referrers of `subject`: `index.json` entries whose manifest names it
-   * (as oras-go keeps them), and the entries of an index under its fallback
-   * tag (as regclient keeps them).
-   */
+  /** Referrers of `subject` among the layout's entries (see `layout_referrers.ts`). */
   async referrers(
     _ref: string,
     subject: string,
     options: ReferrersOptions = {},
   ): Promise<Descriptor[]> {
     const layout = await this.#open(false);
-    const entries = await layout.readIndex();
-    const found = new Map<string, Descriptor>();
-    for (const d of entries) {
-      if (!isManifestMediaType(d.mediaType) && !isIndexMediaType(d.mediaType)) continue;
-      const m = await this.#manifest(layout, d);
-      if (refName(d) === fallbackTag(subject) && m.kind === "index") {
-        for (const r of m.index.manifests) found.set(r.digest, r);
-      } else if (subjectOf(m) === subject) {
-        found.set(d.digest, referrerDescriptor(m));
-      }
-    }
-    const types = options.artifactTypes ?? [];
-    return [...found.values()].filter((d) =>
-      types.length === 0 || (d.artifactType !== undefined && types.includes(d.artifactType))
+    const read = this.#read ??= cachedReader((d) =>
+      layout.readBlob(d).then((s) => readAll(s)).then((raw) => parseManifest(raw, d.mediaType))
     );
+    return layoutReferrers(await layout.readIndex(), subject, read, options);
   }
+  #read?: ReadEntry;
 
-  /** Ref names that start with the fallback tag of one of `subjects`. */
+  /** Ref names in the repository of `ref` that start with the fallback tag of one of `subjects`. */
   async digestTags(ref: string, subjects: readonly string[]): Promise<TaggedDescriptor[]> {
-    const repo = repositoryPrefix(ref);
-    const prefixes = subjects.map((s) => repo + fallbackTag(s));
-    const entries = await (await this.#open(false)).readIndex();
-    return entries.flatMap((descriptor) => {
-      const name = refName(descriptor);
-      return name !== undefined && prefixes.some((p) => name.startsWith(p))
-        ? [{ tag: name.slice(repo.length), descriptor }]
-        : [];
-    });
-  }
-
-  /** Manifests read while looking for referrers, by digest: each is read once per resolver. */
-  #manifests = new Map<string, Promise<ParsedManifest>>();
-  #manifest(layout: OciLayout, d: Descriptor): Promise<ParsedManifest> {
-    let m = this.#manifests.get(d.digest);
-    if (!m) {
-      m = layout.readBlob(d).then((s) => readAll(s)).then((raw) => parseManifest(raw, d.mediaType));
-      this.#manifests.set(d.digest, m);
-    }
-    return m;
+    return layoutDigestTags(await (await this.#open(false)).readIndex(), ref, subjects);
   }
 }
 
@@ -190,32 +163,4 @@ export class OciPusher implements Pusher {
 /** A writer for bytes the layout already holds (by digest): they are read and dropped. */
 function discardingWriter(): ContentWriter {
   return { writable: new WritableStream(), commit: () => Promise.resolve() };
-}
-
-/**
- * The repository part of a layout ref name, with its colon: `app:1` →
- * `app:`, `bench/small:1` → `bench/small:`, `1` → `""`. Layouts that hold
- * many repositories (sync, serve) name refs `<repository>:<tag>`.
- *
- * @example
- * ```ts
- * import { repositoryPrefix } from "./resolver.ts";
- * console.log(repositoryPrefix("bench/small:1")); // "bench/small:"
- * ```
- */
-export function repositoryPrefix(ref: string): string {
-  return ref.slice(0, ref.lastIndexOf(":") + 1);
-}
-
-/**
- * The tag part of a layout ref name: `app:1` → `1`, `1` → `1`.
- *
- * @example
- * ```ts
- * import { tagOfRef } from "./resolver.ts";
- * console.log(tagOfRef("bench/small:1")); // "1"
- * ```
- */
-export function tagOfRef(ref: string): string {
-  return ref.slice(ref.lastIndexOf(":") + 1);
 }

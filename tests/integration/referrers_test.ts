@@ -277,7 +277,7 @@ Deno.test("--referrers-artifact-type and --platform choose what travels", async 
   });
 });
 
-Deno.test("referrers travel into an OCI layout and out again to a registry", async () => {
+Deno.test("referrers travel into an OCI layout and an OCI archive, and out again", async () => {
   await withTwo(async (src, dst) => {
     const g = await pushGraph(src, src.url, false);
     const tmp = await Deno.makeTempDir();
@@ -315,6 +315,33 @@ Deno.test("referrers travel into an OCI layout and out again to a registry", asy
       );
       assert.deepEqual(await fallbackDigests(dst, g.sbom.digest), [g.sbomSig.digest]);
       assert.deepEqual(await fallbackDigests(dst, g.amd64), [g.attestation.digest]);
+
+      // The same through an OCI archive, to a repository of its own.
+      const archive = join(tmp, "app.tar");
+      const back = `${dst.host}/${REPO}-archive:1`;
+      await dtoolOk([
+        "copy",
+        "--all",
+        "--referrers",
+        "-q",
+        `oci:${layout}:app:1`,
+        `oci-archive:${archive}:1`,
+      ]);
+      await dtoolOk([
+        "copy",
+        "--all",
+        "--referrers",
+        "-q",
+        `oci-archive:${archive}:1`,
+        `docker://${back}`,
+      ]);
+      const res = await fetch(
+        `${dst.url}/v2/${REPO}-archive/manifests/${g.index.digest.replace(":", "-")}`,
+        { headers: { accept: "application/vnd.oci.image.index.v1+json" } },
+      );
+      const listed2 = (await res.json()).manifests.map((d: { digest: string }) => d.digest).sort();
+      assert.deepEqual(listed2, [g.sig.digest, g.sbom.digest].sort());
+      assert.equal(await sha256(await skopeoInspectRaw(back)), g.index.digest);
     } finally {
       await Deno.remove(tmp, { recursive: true });
     }

@@ -58,8 +58,10 @@ export {
 export { findRef, refNames } from "./lib/oci/refs.ts";
 export { OciFetcher, OciPusher, OciResolver } from "./lib/oci/resolver.ts";
 export {
+  cachedReader,
   layoutDigestTags,
   layoutReferrers,
+  type ReadEntry,
   repositoryPrefix,
   tagOfRef,
 } from "./lib/oci/layout_referrers.ts";

@@ -150,6 +150,23 @@ function program(run: (operation: string, reference: string, action: () => Promi
       )
     );
 
+  root.command("serve")
+    .description("Serve an OCI layout as a registry (OCI distribution spec v1.1).")
+    .option("--addr <host:port>", "address to listen on", "127.0.0.1:5000")
+    .option("--storage <dir>", "OCI layout to serve, created if missing (default: temporary)")
+    .option("--read-only", "refuse pushes and deletes")
+    .option("--htpasswd <file>", "require Basic auth against this htpasswd file (bcrypt)")
+    .option("--tls-cert <file>", "serve HTTPS with this PEM certificate")
+    .option("--tls-key <file>", "the PEM key of --tls-cert")
+    .option("--quiet", "no access log")
+    .action((flags) =>
+      run(
+        "serve",
+        flags.addr,
+        async () => (await import("./lib/cli/serve.ts")).runServe(flags),
+      )
+    );
+
   root.command("logout")
     .description("Remove stored credentials for a registry.")
     .argument("<registry>", "registry host")

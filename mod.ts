@@ -47,3 +47,9 @@ export {
 export { Authorizer, type AuthorizerOptions, type Send } from "./lib/auth/authorizer.ts";
 export * from "./lib/copy.ts";
 export * from "./lib/inspect.ts";
+export {
+  parseAddr,
+  type RunningRegistry,
+  type ServeOptions,
+  serveRegistry,
+} from "./lib/serve/server.ts";

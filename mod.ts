@@ -47,6 +47,7 @@ export {
 export { Authorizer, type AuthorizerOptions, type Send } from "./lib/auth/authorizer.ts";
 export * from "./lib/copy.ts";
 export * from "./lib/inspect.ts";
+export * from "./lib/manage.ts";
 export {
   parseAddr,
   type RunningRegistry,

@@ -14,6 +14,7 @@ import { type DockerReference, parseDockerReference } from "../../reference.ts";
 import type { Fetcher, Pusher, Resolved, Resolver, TagLister } from "../remotes.ts";
 import { DockerFetcher, type DockerFetcherOptions } from "./fetcher.ts";
 import { RegistryClient, type RegistryClientOptions, responseError } from "./http.ts";
+import type { Deleted } from "./delete.ts";
 import { DockerPusher } from "./pusher.ts";
 import { repositoryScope } from "./scope.ts";
 import { listCatalog, listTags } from "./tags.ts";
@@ -158,6 +159,19 @@ export class DockerResolver implements Resolver, TagLister {
   /** Every tag of the repository of `ref`, following the registry's pages. */
   listTags(ref: string): Promise<string[]> {
     return listTags(this.client, parseDockerReference(ref));
+  }
+
+  /**
+   * Deletes the manifest `ref` names (by digest), or its tag where the
+   * registry deletes tags, else the manifest the tag names.
+   */
+  async deleteManifest(ref: string): Promise<Deleted> {
+    const { deleteManifest } = await import("./delete.ts");
+    return deleteManifest(
+      this.client,
+      parseDockerReference(ref),
+      async () => (await this.resolve(ref)).descriptor.digest,
+    );
   }
 
   /** Every repository of the registry `host` (`/v2/_catalog`, every page). */

@@ -8,7 +8,6 @@
 import { UsageError } from "../errors.ts";
 import { OciLayout } from "../oci/layout.ts";
 import { formatAccess } from "./access_log.ts";
-import { BasicAuth } from "./auth.ts";
 import { errorResponse, RegistryError } from "./errors.ts";
 import { RegistryApi, type RequestStats } from "./handlers.ts";
 import { WRITE_METHODS } from "./router.ts";
@@ -68,8 +67,9 @@ export async function serveRegistry(options: ServeOptions = {}): Promise<Running
   const tls = options.tlsCert !== undefined
     ? { cert: await readPem(options.tlsCert), key: await readPem(options.tlsKey!) }
     : undefined;
+  // bcrypt loads only when asked for: a server without auth needs nothing from npm.
   const auth = options.htpasswd !== undefined
-    ? await BasicAuth.fromFile(options.htpasswd)
+    ? await (await import("./auth.ts")).BasicAuth.fromFile(options.htpasswd)
     : undefined;
   const temporary = options.storage === undefined;
   const dir = options.storage ?? await Deno.makeTempDir({ prefix: "dtool-serve-" });

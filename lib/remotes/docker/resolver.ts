@@ -14,7 +14,6 @@ import { type DockerReference, parseDockerReference } from "../../reference.ts";
 import type { Fetcher, Pusher, Resolved, Resolver, TagLister } from "../remotes.ts";
 import { DockerFetcher, type DockerFetcherOptions } from "./fetcher.ts";
 import { RegistryClient, type RegistryClientOptions, responseError } from "./http.ts";
-import type { Deleted } from "./delete.ts";
 import { DockerPusher } from "./pusher.ts";
 import { repositoryScope } from "./scope.ts";
 import { listCatalog, listTags } from "./tags.ts";
@@ -165,7 +164,7 @@ export class DockerResolver implements Resolver, TagLister {
    * Deletes the manifest `ref` names (by digest), or its tag where the
    * registry deletes tags, else the manifest the tag names.
    */
-  async deleteManifest(ref: string): Promise<Deleted> {
+  async deleteManifest(ref: string): Promise<{ digest?: string; tagOnly: boolean }> {
     const { deleteManifest } = await import("./delete.ts");
     return deleteManifest(
       this.client,

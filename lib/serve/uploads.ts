@@ -15,8 +15,6 @@ import { parseDigest } from "../digest.ts";
 import type { OciLayout } from "../oci/layout.ts";
 import { RegistryError } from "./errors.ts";
 
-/** Bytes gathered before one write to disk: few system calls per blob. */
-const WRITE_BUFFER = 1024 * 1024;
 /** Sessions idle this long are removed unless told otherwise. */
 const DEFAULT_IDLE_MS = 15 * 60 * 1000;
 
@@ -125,31 +123,7 @@ export class UploadSessions {
     const saved = s.hash.copy();
     let received = 0;
     try {
-      if (body) {
-        const buf = new Uint8Array(WRITE_BUFFER);
-        let fill = 0;
-        for await (const chunk of body) {
-          received += chunk.byteLength;
-          if (length !== undefined && received > length) {
-            throw new RegistryError(
-              "SIZE_INVALID",
-              `body is longer than the ${length} bytes declared`,
-            );
-          }
-          s.hash.update(chunk);
-          if (fill + chunk.byteLength > buf.byteLength) {
-            await writeAll(s.file, buf.subarray(0, fill));
-            fill = 0;
-          }
-          if (chunk.byteLength >= buf.byteLength) {
-            await writeAll(s.file, chunk);
-          } else {
-            buf.set(chunk, fill);
-            fill += chunk.byteLength;
-          }
-        }
-        await writeAll(s.file, buf.subarray(0, fill));
-      }
+      if (body) received = await drain(body, s, length);
       if (length !== undefined && received !== length) {
         throw new RegistryError(
           "SIZE_INVALID",
@@ -221,6 +195,25 @@ export class UploadSessions {
     if (!s) throw new RegistryError("BLOB_UPLOAD_UNKNOWN", `upload ${session.id} is not known`);
     return s;
   }
+}
+
+/** Streams a body into the session's file and hash; returns the bytes taken. */
+async function drain(
+  body: ReadableStream<Uint8Array>,
+  s: Session,
+  length: number | undefined,
+): Promise<number> {
+  let received = 0;
+  // Each chunk goes to disk as it comes: nothing of the body is held beyond it.
+  for await (const chunk of body) {
+    received += chunk.byteLength;
+    if (length !== undefined && received > length) {
+      throw new RegistryError("SIZE_INVALID", `body is longer than the ${length} bytes declared`);
+    }
+    s.hash.update(chunk);
+    await writeAll(s.file, chunk);
+  }
+  return received;
 }
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {

@@ -264,6 +264,77 @@ function program(run: (operation: string, reference: string, action: () => Promi
       )
     );
 
+  root.command("tag")
+    .description("Give the manifest REF names new tags in its repository (no blob moves).")
+    .argument("<ref>", "image, e.g. docker://registry.example/app:1")
+    .argument("<newtag...>", "tags to add, e.g. stable")
+    .addOption(credsOption())
+    .addOption(authfileOption())
+    .addOption(certDirOption())
+    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
+    .addOption(debugOption())
+    .action((ref, tags, flags) =>
+      run("tag", ref, async () => (await import("./lib/cli/tag.ts")).runTag(ref, tags, flags))
+    );
+
+  root.command("delete")
+    .description("Delete a manifest by digest, or a tag.")
+    .argument("<ref>", "e.g. docker://registry.example/app@sha256:… or …/app:old")
+    .addOption(credsOption())
+    .addOption(authfileOption())
+    .addOption(certDirOption())
+    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
+    .addOption(debugOption())
+    .action((ref, flags) =>
+      run("delete", ref, async () => (await import("./lib/cli/delete.ts")).runDelete(ref, flags))
+    );
+
+  root.command("digest")
+    .description("Print the digest of the manifest REF names (one HEAD).")
+    .argument("<ref>", "image, e.g. docker://registry.example/app:1")
+    .option("--platform <os/arch[/variant]>", "the digest of this platform's image in an index")
+    .addOption(credsOption())
+    .addOption(authfileOption())
+    .addOption(certDirOption())
+    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
+    .addOption(debugOption())
+    .action((ref, flags) =>
+      run("digest", ref, async () => (await import("./lib/cli/digest.ts")).runDigest(ref, flags))
+    );
+
+  root.command("catalog")
+    .description("List every repository of a registry.")
+    .argument("<registry>", "registry host, e.g. registry.example:5000 (or oci:DIR)")
+    .addOption(credsOption())
+    .addOption(authfileOption())
+    .addOption(certDirOption())
+    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
+    .addOption(debugOption())
+    .action((registry, flags) =>
+      run(
+        "catalog",
+        registry,
+        async () => (await import("./lib/cli/catalog.ts")).runCatalog(registry, flags),
+      )
+    );
+
+  root.command("serve")
+    .description("Serve an OCI layout as a registry (OCI distribution spec v1.1).")
+    .option("--addr <host:port>", "address to listen on", "127.0.0.1:5000")
+    .option("--storage <dir>", "OCI layout to serve, created if missing (default: temporary)")
+    .option("--read-only", "refuse pushes and deletes")
+    .option("--htpasswd <file>", "require Basic auth against this htpasswd file (bcrypt)")
+    .option("--tls-cert <file>", "serve HTTPS with this PEM certificate")
+    .option("--tls-key <file>", "the PEM key of --tls-cert")
+    .option("--quiet", "no access log")
+    .action((flags) =>
+      run(
+        "serve",
+        flags.addr,
+        async () => (await import("./lib/cli/serve.ts")).runServe(flags),
+      )
+    );
+
   root.command("logout")
     .description("Remove stored credentials for a registry.")
     .argument("<registry>", "registry host")

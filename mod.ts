@@ -90,3 +90,10 @@ export * from "./lib/sync/shard.ts";
 export * from "./lib/sync/select.ts";
 export { OciArchiveResolver } from "./lib/archive/oci_archive.ts";
 export { type DockerArchiveOptions, DockerArchiveResolver } from "./lib/archive/docker_archive.ts";
+export * from "./lib/manage.ts";
+export {
+  parseAddr,
+  type RunningRegistry,
+  type ServeOptions,
+  serveRegistry,
+} from "./lib/serve/server.ts";

@@ -12,6 +12,8 @@
  * - E: inspect of image A                 (5 runs)
  * - F: list-tags of a repository with 150 tags (5 runs)
  * - G: copy of image A into an `oci-archive:` file  (2 runs, a new archive each run)
+ * - S: skopeo pushing 8 × 64 MiB into `dtool serve` and into docker-registry, pulling it back from
+ *      each, and each server's peak RSS during a 1 GiB push (see bench_serve.ts)
  *
  * Each tool copies to its own destination repositories, so neither finds the other's blobs; the
  * tools alternate which goes first; the table shows medians. Wall time, user+system CPU and peak
@@ -34,6 +36,7 @@ import { startRegistry, type TestRegistry } from "../tests/helpers/registry.ts";
 import { skopeoBytes, skopeoInspectRaw } from "../tests/helpers/skopeo.ts";
 import { addTags } from "../tests/helpers/tags.ts";
 import { type BenchImage, type BenchImageSpec, pushBenchImage } from "./bench_images.ts";
+import { serveBench } from "./bench_serve.ts";
 import { PERMISSIONS, V8_FLAGS } from "./compile.ts";
 
 type Tool = "dtool" | "skopeo";
@@ -86,13 +89,15 @@ const CLK_TCK = 100;
 interface Options {
   quick: boolean;
   only: ScenarioId[];
+  /** Run scenario S (dtool serve against docker-registry). */
+  serve: boolean;
   json?: string;
 }
 
-const USAGE = "usage: deno task bench [--quick] [--only A,B,C,D,E,F,G] [--json FILE]";
+const USAGE = "usage: deno task bench [--quick] [--only A,B,C,D,E,F,G,S] [--json FILE]";
 
 function parseOptions(args: string[]): Options {
-  const opts: Options = { quick: false, only: SCENARIOS.map((s) => s.id) };
+  const opts: Options = { quick: false, only: SCENARIOS.map((s) => s.id), serve: true };
   for (let i = 0; i < args.length; i++) {
     const [flag, inline] = args[i].split(/=(.*)/s, 2);
     const value = () => {
@@ -104,9 +109,10 @@ function parseOptions(args: string[]): Options {
     else if (flag === "--json") opts.json = value();
     else if (flag === "--only") {
       const ids = value().toUpperCase().split(",").map((s) => s.trim()).filter(Boolean);
-      const bad = ids.filter((id) => !SCENARIOS.some((s) => s.id === id));
+      const bad = ids.filter((id) => id !== "S" && !SCENARIOS.some((s) => s.id === id));
       if (bad.length || !ids.length) throw new Error(`--only: unknown scenario ${bad}\n${USAGE}`);
-      opts.only = ids as ScenarioId[];
+      opts.serve = ids.includes("S");
+      opts.only = ids.filter((id) => id !== "S") as ScenarioId[];
     } else if (flag === "-h" || flag === "--help") {
       console.log(USAGE);
       Deno.exit(0);
@@ -859,8 +865,13 @@ async function main(): Promise<number> {
   try {
     const started = performance.now();
     const loadBefore = Deno.loadavg();
-    const { results, startup } = await bench(opts);
-    printResults(results, startup, opts);
+    let results: ScenarioResult[] = [];
+    let startup: Startup | undefined;
+    if (opts.only.length) {
+      ({ results, startup } = await bench(opts));
+      printResults(results, startup, opts);
+    }
+    const serve = opts.serve ? await serveBench(opts.quick) : undefined;
     const loadAfter = Deno.loadavg();
     const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
     console.log(
@@ -879,6 +890,7 @@ async function main(): Promise<number> {
         totalSeconds: (performance.now() - started) / 1000,
         startup,
         scenarios: results,
+        serve,
         failures,
       };
       await Deno.writeTextFile(opts.json, JSON.stringify(report, null, 2) + "\n");

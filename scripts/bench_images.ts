@@ -116,42 +116,7 @@ export async function pushBenchImage(
 ): Promise<BenchImage> {
   const dir = await Deno.makeTempDir({ dir: workDir, prefix: "layout-" });
   try {
-    const layers = [];
-    for (let i = 0; i < spec.layers; i++) {
-      layers.push(await writeLayer(dir, `layer-${i}.bin`, spec.layerSize));
-    }
-    const created = "2024-01-01T00:00:00Z";
-    const config = enc.encode(JSON.stringify(
-      {
-        created,
-        architecture: "amd64",
-        os: "linux",
-        config: { Env: ["PATH=/usr/bin:/bin"], Labels: { "org.dtool.bench": repoTag } },
-        rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
-        history: layers.map((_, i) => ({ created, created_by: `dtool-bench: layer-${i}.bin` })),
-      },
-      null,
-      2,
-    ));
-    const configDigest = sha256Digest(config);
-    await Deno.writeFile(`${dir}/${configDigest.slice(7)}`, config);
-    const manifest = enc.encode(JSON.stringify(
-      {
-        schemaVersion: 2,
-        mediaType: BenchMediaTypes.manifest,
-        config: { mediaType: BenchMediaTypes.config, size: config.length, digest: configDigest },
-        layers: layers.map((l) => ({
-          mediaType: BenchMediaTypes.layer,
-          size: l.size,
-          digest: l.digest,
-        })),
-      },
-      null,
-      2,
-    ));
-    await Deno.writeFile(`${dir}/manifest.json`, manifest);
-    await Deno.writeTextFile(`${dir}/version`, "Directory Transport Version: 1.1\n");
-
+    const { digest, blobBytes } = await writeBenchLayout(dir, spec, repoTag);
     const ref = `${host}/${repoTag}`;
     const out = await new Deno.Command("skopeo", {
       args: [
@@ -171,16 +136,61 @@ export async function pushBenchImage(
     if (!out.success) {
       throw new Error(`skopeo push of ${ref} failed: ${new TextDecoder().decode(out.stderr)}`);
     }
-    const digest = sha256Digest(manifest);
     const served = sha256Digest(await skopeoInspectRaw(ref));
     if (served !== digest) throw new Error(`${ref}: registry serves ${served}, built ${digest}`);
-    return {
-      ref,
-      digest,
-      blobBytes: config.length + layers.reduce((n, l) => n + l.size, 0),
-      layers: spec.layers,
-    };
+    return { ref, digest, blobBytes, layers: spec.layers };
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+/**
+ * Writes an image of `spec.layers` random layers as a skopeo `dir:` layout
+ * in `dir` (labelled `label`); returns its manifest digest and blob bytes.
+ */
+export async function writeBenchLayout(
+  dir: string,
+  spec: BenchImageSpec,
+  label: string,
+): Promise<{ digest: string; blobBytes: number }> {
+  const repoTag = label;
+  const layers = [];
+  for (let i = 0; i < spec.layers; i++) {
+    layers.push(await writeLayer(dir, `layer-${i}.bin`, spec.layerSize));
+  }
+  const created = "2024-01-01T00:00:00Z";
+  const config = enc.encode(JSON.stringify(
+    {
+      created,
+      architecture: "amd64",
+      os: "linux",
+      config: { Env: ["PATH=/usr/bin:/bin"], Labels: { "org.dtool.bench": repoTag } },
+      rootfs: { type: "layers", diff_ids: layers.map((l) => l.diffId) },
+      history: layers.map((_, i) => ({ created, created_by: `dtool-bench: layer-${i}.bin` })),
+    },
+    null,
+    2,
+  ));
+  const configDigest = sha256Digest(config);
+  await Deno.writeFile(`${dir}/${configDigest.slice(7)}`, config);
+  const manifest = enc.encode(JSON.stringify(
+    {
+      schemaVersion: 2,
+      mediaType: BenchMediaTypes.manifest,
+      config: { mediaType: BenchMediaTypes.config, size: config.length, digest: configDigest },
+      layers: layers.map((l) => ({
+        mediaType: BenchMediaTypes.layer,
+        size: l.size,
+        digest: l.digest,
+      })),
+    },
+    null,
+    2,
+  ));
+  await Deno.writeFile(`${dir}/manifest.json`, manifest);
+  await Deno.writeTextFile(`${dir}/version`, "Directory Transport Version: 1.1\n");
+  return {
+    digest: sha256Digest(manifest),
+    blobBytes: config.length + layers.reduce((n, l) => n + l.size, 0),
+  };
 }

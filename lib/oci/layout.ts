@@ -7,14 +7,21 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { parseDigest } from "../digest.ts";
-import { DtoolError, InvalidManifestError, NotFoundError, UsageError } from "../errors.ts";
+import {
+  DigestMismatchError,
+  DtoolError,
+  InvalidManifestError,
+  NotFoundError,
+  UsageError,
+} from "../errors.ts";
 import type { Descriptor, Index } from "../manifest.ts";
 import { MediaType } from "../media_types.ts";
 import type { ContentWriter, FetchOptions } from "../remotes/remotes.ts";
 import {
   sweepTemporary,
+  temporaryPath,
   verifiedFileStream,
   verifiedFileWriter,
   writeFileAtomic,
@@ -192,6 +199,108 @@ export class OciLayout {
       const next = update(await this.readIndex());
       await writeFileAtomic(join(this.dir, INDEX_FILE), encodeIndex(next));
     });
+  }
+
+  /**
+   * A fresh temporary path inside the layout for content being received in
+   * pieces (a registry upload session); an abandoned one is swept like any
+   * interrupted write. Make it a blob with {@linkcode OciLayout.adoptBlob}.
+   */
+  temporaryBlobPath(): string {
+    return temporaryPath(this.dir);
+  }
+
+  /**
+   * Makes a file written at {@linkcode OciLayout.temporaryBlobPath} the blob
+   * `desc` by rename. The caller has hashed it; its size is checked here.
+   */
+  async adoptBlob(path: string, desc: Pick<Descriptor, "digest" | "size">): Promise<void> {
+    const info = await Deno.stat(path);
+    if (info.size !== desc.size) {
+      throw new DigestMismatchError(
+        `blob ${desc.digest}: expected ${desc.size} bytes, the file has ${info.size}`,
+      );
+    }
+    const final = this.blobPath(desc.digest);
+    await Deno.mkdir(dirname(final), { recursive: true });
+    await Deno.rename(path, final);
+  }
+
+  /** Removes a blob's file; true when there was one. */
+  async removeBlob(digest: string): Promise<boolean> {
+    try {
+      await Deno.remove(this.blobPath(digest));
+      return true;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return false;
+      throw e;
+    }
+  }
+
+  /**
+   * A JSON file a tool keeps beside `index.json` (e.g. dtool serve's record
+   * of which repository holds what); `undefined` when there is none.
+   */
+  async readSidecar<S>(name: string): Promise<S | undefined> {
+    const path = this.#sidecarPath(name);
+    try {
+      return JSON.parse(await Deno.readTextFile(path)) as S;
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return undefined;
+      throw new InvalidManifestError(`${path}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  /**
+   * Updates `index.json` and a sidecar JSON file under the one lock: the
+   * sidecar is replaced first, then the index, each atomically. `update`
+   * may do other work that must not race with other writers (checks,
+   * {@linkcode OciLayout.adoptBlob}, {@linkcode OciLayout.removeBlob}).
+   */
+  async updateWithSidecar<S, T>(
+    name: string,
+    update: (
+      manifests: Descriptor[],
+      sidecar: S | undefined,
+    ) => Promise<{ manifests?: Descriptor[]; sidecar?: S; result: T }>,
+  ): Promise<T> {
+    return await this.#withLock(async () => {
+      const next = await update(await this.readIndex(), await this.readSidecar<S>(name));
+      if (next.sidecar !== undefined) {
+        await writeFileAtomic(
+          this.#sidecarPath(name),
+          new TextEncoder().encode(JSON.stringify(next.sidecar)),
+        );
+      }
+      if (next.manifests !== undefined) {
+        await writeFileAtomic(join(this.dir, INDEX_FILE), encodeIndex(next.manifests));
+      }
+      return next.result;
+    });
+  }
+
+  /**
+   * Changes whenever `index.json` or the sidecar `name` is replaced (their
+   * inode, size and time), so readers can cache what they derive from them.
+   */
+  async stamp(name: string): Promise<string> {
+    const one = async (path: string) => {
+      try {
+        const i = await Deno.stat(path);
+        return `${i.ino}:${i.size}:${i.mtime?.getTime()}`;
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) return "-";
+        throw e;
+      }
+    };
+    return `${await one(join(this.dir, INDEX_FILE))}/${await one(this.#sidecarPath(name))}`;
+  }
+
+  #sidecarPath(name: string): string {
+    if (!/^[a-z0-9][a-z0-9._-]*\.json$/.test(name) || name === INDEX_FILE) {
+      throw new UsageError(`invalid sidecar name ${JSON.stringify(name)}`);
+    }
+    return join(this.dir, name);
   }
 
   /** Runs `fn` holding an exclusive lock on the layout (flock on `oci-layout`). */

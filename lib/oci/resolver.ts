@@ -21,7 +21,9 @@ import type {
   TaggedDescriptor,
   TagLister,
 } from "../remotes/remotes.ts";
-import { OciLayout, withRef } from "./layout.ts";
+import { isDigest } from "../digest.ts";
+import { NotFoundError } from "../errors.ts";
+import { OciLayout, refName, withRef } from "./layout.ts";
 import {
   cachedReader,
   layoutDigestTags,
@@ -78,6 +80,35 @@ export class OciResolver implements Resolver, TagLister, ReferrersLister {
   /** Writes into the layout (creating it); a root manifest is recorded in `index.json`. */
   async pusher(ref = ""): Promise<Pusher> {
     return new OciPusher(await this.#open(true), repositoryPrefix(ref));
+  }
+
+  /**
+   * Removes `ref` from `index.json`: a ref name, or a digest (every entry
+   * of it). Blobs stay; `umoci gc` or a later copy can collect them.
+   */
+  async deleteManifest(ref: string): Promise<{ digest?: string; tagOnly: boolean }> {
+    const layout = await this.#open(false);
+    const byDigest = isDigest(ref);
+    const target = byDigest ? undefined : findRef(await layout.readIndex(), ref, `oci:${this.dir}`);
+    let removed = 0;
+    await layout.updateIndex((entries) => {
+      const kept = entries.filter((d) =>
+        byDigest
+          ? d.digest !== ref
+          : !(d.digest === target!.digest && refName(d) === refName(target!))
+      );
+      removed = entries.length - kept.length;
+      return kept;
+    });
+    if (removed === 0) throw new NotFoundError(`oci:${this.dir} has no image ${ref}`);
+    return byDigest ? { digest: ref, tagOnly: false } : { tagOnly: true };
+  }
+
+  /** Repositories of a registry-style layout: ref names `<repository>:<tag>`, sorted. */
+  async listRepositories(): Promise<string[]> {
+    const names = refNames(await (await this.#open(false)).readIndex());
+    const repos = names.map((n) => n.lastIndexOf(":") > 0 ? n.slice(0, n.lastIndexOf(":")) : "");
+    return [...new Set(repos.filter((r) => r !== ""))].sort();
   }
 
   /** The layout's ref names, in `index.json` order. */

@@ -51,6 +51,8 @@ export interface RegistryOptions {
    * (`version`, `log`, `storage`, `http`, `health`, and `auth` when `htpasswd` is set).
    */
   extraConfig?: string;
+  /** Allow deletes (`storage.delete.enabled`; default true). */
+  deletes?: boolean;
   /** Startup timeout in ms (default 10 000). */
   timeoutMs?: number;
 }
@@ -160,7 +162,7 @@ storage:
   filesystem:
     rootdirectory: ${yq(root)}
   delete:
-    enabled: true
+    enabled: ${opts.deletes ?? true}
   maintenance:
     uploadpurging:
       enabled: false

@@ -210,6 +210,19 @@ export class DockerResolver implements Resolver, TagLister, ReferrersLister {
     })));
   }
 
+  /**
+   * Deletes the manifest `ref` names (by digest), or its tag where the
+   * registry deletes tags, else the manifest the tag names.
+   */
+  async deleteManifest(ref: string): Promise<{ digest?: string; tagOnly: boolean }> {
+    const { deleteManifest } = await import("./delete.ts");
+    return deleteManifest(
+      this.client,
+      parseDockerReference(ref),
+      async () => (await this.resolve(ref)).descriptor.digest,
+    );
+  }
+
   /** Every repository of the registry `host` (`/v2/_catalog`, every page). */
   listRepositories(host: string): Promise<string[]> {
     return listCatalog(this.client, host);

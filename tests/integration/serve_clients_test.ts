@@ -5,14 +5,17 @@
  * is; a server killed mid-push leaves no partial blob behind.
  */
 import assert from "node:assert/strict";
-import { dtoolOk } from "../helpers/dtool.ts";
+import { dtoolOk, sha256 } from "../helpers/dtool.ts";
 import {
   buildImage,
   buildIndex,
   pushBuilt,
+  pushDockerImage,
+  pushOciImage,
   sha256Digest,
   writeDirLayout,
 } from "../helpers/images.ts";
+import { startRegistry } from "../helpers/registry.ts";
 import { spawnServe, startServe, type TestServe } from "../helpers/serve.ts";
 import { skopeo, skopeoInspectRaw } from "../helpers/skopeo.ts";
 
@@ -257,6 +260,59 @@ Deno.test("serve: killed during a large push, restarted on the same storage: no 
       await server.kill("SIGTERM");
     }
   } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("serve: a layout filled by sync --dest oci is served and pulled by skopeo", async () => {
+  const upstream = await startRegistry();
+  const tmp = await Deno.makeTempDir({ prefix: "dtool-serve-sync-" });
+  try {
+    const a = await pushOciImage(upstream, "team/a:1");
+    const b = await pushDockerImage(upstream, "team/b:2");
+    const layout = `${tmp}/mirror`;
+    await dtoolOk([
+      "sync",
+      "--src",
+      "docker",
+      "--dest",
+      "oci",
+      "-q",
+      `${upstream.host}/team/a`,
+      layout,
+    ]);
+    await dtoolOk([
+      "sync",
+      "--src",
+      "docker",
+      "--dest",
+      "oci",
+      "-q",
+      `${upstream.host}/team/b`,
+      layout,
+    ]);
+    const served = await startServe({ storage: layout });
+    try {
+      for (const [ref, fx] of [["a:1", a], ["b:2", b]] as const) {
+        const raw = await skopeoInspectRaw(`${served.host}/${ref}`);
+        assert.deepEqual(raw, fx.raw);
+        await skopeo([
+          "copy",
+          "--src-tls-verify=false",
+          "--dest-tls-verify=false",
+          `docker://${served.host}/${ref}`,
+          `docker://${upstream.host}/pulled/${ref}`,
+        ]);
+        assert.equal(
+          await sha256(await skopeoInspectRaw(`${upstream.host}/pulled/${ref}`)),
+          fx.digest,
+        );
+      }
+    } finally {
+      await served.stop();
+    }
+  } finally {
+    await upstream.stop();
     await Deno.remove(tmp, { recursive: true });
   }
 });

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { joinPath as join } from "../path.ts";
 import { UsageError } from "../errors.ts";
 import { type Credentials, decodeBase64Text } from "./credentials.ts";
 

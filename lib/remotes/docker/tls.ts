@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { joinPath as join } from "../../path.ts";
 import { UsageError } from "../../errors.ts";
 
 /** What a certificate directory holds. */

@@ -98,7 +98,7 @@ async function verifiedDownload(
     onError?: (error: unknown) => void;
   },
 ): Promise<ReadableStream<Uint8Array>> {
-  const digester = new Digester(parseDigest(desc.digest).algorithm);
+  const digester = new Digester(parseDigest(desc.digest).algorithm, desc.size);
   let abort = new AbortController();
   let reader = (await open(0, abort.signal)).body!.getReader();
   let skip = 0; // bytes of a restarted (non-Range) response to drop

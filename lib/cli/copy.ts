@@ -88,7 +88,7 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
         retryTimes: flags.retryTimes,
         retryDelayMs: flags.retryDelay,
         fixedRetryDelay: flags.retryDelay !== undefined,
-        onProgress: renderer.listener,
+        onProgress: flags.quiet ? undefined : renderer.listener,
       },
     );
     if (flags.digestfile) await Deno.writeTextFile(flags.digestfile, result.digest);

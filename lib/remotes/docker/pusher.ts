@@ -12,6 +12,7 @@ import { isIndexMediaType, isManifestMediaType } from "../../media_types.ts";
 import type { ContentWriter, Pusher, PushOptions } from "../remotes.ts";
 import { isRetryableStatus, type RegistryClient, responseError } from "./http.ts";
 import { repositoryScope } from "./scope.ts";
+import { takeRawBody } from "./passthrough.ts";
 
 /** Tuning of a {@linkcode DockerPusher}. */
 export interface DockerPusherOptions {
@@ -142,7 +143,8 @@ export class DockerPusher implements Pusher {
         method: "PUT",
         url: withDigest(location, desc.digest),
         headers: { "content-type": "application/octet-stream" },
-        body,
+        // A registry source's body goes straight out, unread; the registry checks its digest.
+        body: takeRawBody(body) ?? body,
         scope: this.#scope(),
         signal: options.signal,
       }).then(
@@ -204,6 +206,12 @@ export class DockerPusher implements Pusher {
   ): Promise<void> {
     if (res.status !== 201) {
       const e = await responseError(res, `upload of ${this.#what(desc)}`);
+      // The registry hashed what it received and it is not the digest: the bytes that came
+      // (unread, see passthrough.ts) were not the content. Like a mismatch found by the
+      // fetcher, that is worth fetching again.
+      if (res.status === 400 && /digest invalid/i.test(e.message)) {
+        throw new DigestMismatchError(`${e.message} (the source sent other bytes)`, { cause: e });
+      }
       // A streamed body was never retried by the HTTP layer: a 5xx may pass on a new try.
       if (opts.streamed && isRetryableStatus(res.status)) {
         throw new TransientError(e.message, { cause: e });

@@ -202,16 +202,15 @@ export async function main(args: string[]): Promise<number> {
   }
   const quick = quickParse(args);
   if (quick) {
-    const [arg] = quick.args;
+    const [arg, dest] = quick.args;
     // deno-lint-ignore no-explicit-any
     const flags = quick.flags as any;
-    run(
-      quick.command,
-      arg,
-      quick.command === "inspect"
-        ? async () => (await import("./lib/cli/inspect.ts")).runInspect(arg, flags)
-        : async () => (await import("./lib/cli/list_tags.ts")).runListTags(arg, flags),
-    );
+    const actions: Record<string, () => Promise<void>> = {
+      copy: async () => (await import("./lib/cli/copy.ts")).runCopy(arg, dest, flags),
+      inspect: async () => (await import("./lib/cli/inspect.ts")).runInspect(arg, flags),
+      "list-tags": async () => (await import("./lib/cli/list_tags.ts")).runListTags(arg, flags),
+    };
+    run(quick.command, arg, actions[quick.command]);
     return await pending;
   }
   await loadFramework();

@@ -1,6 +1,6 @@
 /**
- * Parsing of the commands that scripts run most (`inspect`, `list-tags`)
- * without the command framework: loading commander costs about 40 ms, more
+ * Parsing of the commands that scripts run most (`copy`, `inspect`,
+ * `list-tags`) without the command framework: loading commander costs about 40 ms, more
  * than the rest of such a command. Only plain, well-formed command lines are
  * parsed here; anything else (help, an unknown or malformed flag, a wrong
  * number of arguments) returns `undefined` and goes to commander, so help
@@ -9,7 +9,13 @@
  *
  * @module
  */
-import { parseBool } from "./flags.ts";
+import {
+  parseBool,
+  parseDuration,
+  parsePositiveInt,
+  parseSize,
+  parseWholeNumber,
+} from "./flags.ts";
 
 /** How a flag takes its value, in commander's terms. */
 type FlagKind =
@@ -20,7 +26,9 @@ type FlagKind =
   /** `--tls-verify [bool]`: `=v`, or the next argument unless it looks like a flag. */
   | "optional"
   /** `--no-tags`: false when present. */
-  | "negate";
+  | "negate"
+  /** `--platform <v>` given again and again: every value, in order. */
+  | "repeat";
 
 interface FlagSpec {
   kind: FlagKind;
@@ -34,6 +42,8 @@ interface CommandSpec {
   /** Positional arguments, all required. */
   args: number;
   flags: Record<string, FlagSpec>;
+  /** Short forms, each alone (`-q`, not `-aq`). */
+  short?: Record<string, string>;
   /** The values commander starts from. */
   defaults: Record<string, unknown>;
 }
@@ -60,11 +70,47 @@ export const QUICK_COMMANDS: Readonly<Record<string, CommandSpec>> = {
     defaults: { tlsVerify: true, tags: true },
   },
   "list-tags": { args: 1, flags: REGISTRY_FLAGS, defaults: { tlsVerify: true } },
+  "copy": {
+    args: 2,
+    flags: {
+      "--all": { kind: "switch", key: "all" },
+      "--platform": { kind: "repeat", key: "platform" },
+      "--src-creds": { kind: "value", key: "srcCreds" },
+      "--dest-creds": { kind: "value", key: "destCreds" },
+      "--authfile": { kind: "value", key: "authfile" },
+      "--src-cert-dir": { kind: "value", key: "srcCertDir" },
+      "--dest-cert-dir": { kind: "value", key: "destCertDir" },
+      "--src-tls-verify": { kind: "optional", key: "srcTlsVerify", parse: parseBool },
+      "--dest-tls-verify": { kind: "optional", key: "destTlsVerify", parse: parseBool },
+      "--digestfile": { kind: "value", key: "digestfile" },
+      "--quiet": { kind: "switch", key: "quiet" },
+      "--jobs": { kind: "value", key: "jobs", parse: parsePositiveInt },
+      "--retry-times": { kind: "value", key: "retryTimes", parse: parseWholeNumber },
+      "--retry-delay": { kind: "value", key: "retryDelay", parse: parseDuration },
+      "--upload-chunk-size": { kind: "value", key: "uploadChunkSize", parse: parseSize },
+      "--progress": {
+        kind: "value",
+        key: "progress",
+        parse: oneOf("auto", "tty", "plain", "json"),
+      },
+      "--debug": { kind: "switch", key: "debug" },
+    },
+    short: { "-a": "--all", "-q": "--quiet" },
+    defaults: { srcTlsVerify: true, destTlsVerify: true, progress: "auto" },
+  },
 };
+
+/** A parser accepting only the given words (commander's `.choices`). */
+function oneOf(...choices: string[]): (value: string) => string {
+  return (value) => {
+    if (!choices.includes(value)) throw new Error(`not one of ${choices.join(", ")}`);
+    return value;
+  };
+}
 
 /** A command line parsed without commander. */
 export interface QuickCommand {
-  /** `inspect` or `list-tags`. */
+  /** `copy`, `inspect` or `list-tags`. */
   command: string;
   /** The positional arguments. */
   args: string[];
@@ -75,7 +121,7 @@ export interface QuickCommand {
 const looksLikeFlag = (arg: string) => arg.length > 1 && arg.startsWith("-");
 
 /**
- * Parses a plain `inspect` or `list-tags` command line; `undefined` for
+ * Parses a plain `copy`, `inspect` or `list-tags` command line; `undefined` for
  * anything that commander should see (including every mistake).
  *
  * @example
@@ -103,10 +149,10 @@ export function quickParse(argv: readonly string[]): QuickCommand | undefined {
         args.push(arg);
         continue;
       }
-      const eq = arg.indexOf("=");
-      const name = eq > 0 ? arg.slice(0, eq) : arg;
+      const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+      const name = eq > 0 ? arg.slice(0, eq) : spec.short?.[arg] ?? arg;
       const flag = Object.hasOwn(spec.flags, name) ? spec.flags[name] : undefined;
-      if (!flag || !arg.startsWith("--")) return undefined;
+      if (!flag || !name.startsWith("--")) return undefined;
       let value: string | undefined = eq > 0 ? arg.slice(eq + 1) : undefined;
       if (flag.kind === "switch" || flag.kind === "negate") {
         if (value !== undefined) return undefined;
@@ -115,7 +161,7 @@ export function quickParse(argv: readonly string[]): QuickCommand | undefined {
       }
       if (value === undefined) {
         const next = rest[i + 1];
-        if (flag.kind === "value") {
+        if (flag.kind === "value" || flag.kind === "repeat") {
           if (next === undefined) return undefined;
           value = next;
           i++;
@@ -123,6 +169,10 @@ export function quickParse(argv: readonly string[]): QuickCommand | undefined {
           value = next;
           i++;
         }
+      }
+      if (flag.kind === "repeat") {
+        flags[flag.key] = [...(flags[flag.key] as string[] | undefined ?? []), value];
+        continue;
       }
       flags[flag.key] = value === undefined ? true : flag.parse ? flag.parse(value) : value;
     }

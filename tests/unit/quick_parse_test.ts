@@ -46,6 +46,22 @@ const LINES: string[][] = [
   ["list-tags", "--debug", "--tls-verify=0", "docker://x/app"],
   ["list-tags", "--raw", "docker://x/app"],
   ["list-tags", "-"],
+  ["copy", "docker://a/b:1", "docker://c/d:1"],
+  ["copy", "-q", "-a", "docker://a/b:1", "docker://c/d:1"],
+  ["copy", "-aq", "docker://a/b:1", "docker://c/d:1"],
+  ["copy", "--quiet", "--all", "--debug", "docker://a/b:1", "docker://c/d:1"],
+  ["copy", "--platform", "linux/amd64", "--platform=linux/arm64", "a", "b"],
+  ["copy", "--src-tls-verify=false", "--dest-tls-verify", "a", "b"],
+  ["copy", "--dest-tls-verify", "no", "a", "b"],
+  ["copy", "--jobs", "4", "--retry-times=0", "--retry-delay", "500ms", "a", "b"],
+  ["copy", "--jobs", "0", "a", "b"],
+  ["copy", "--upload-chunk-size", "5MiB", "--digestfile", "/tmp/d", "a", "b"],
+  ["copy", "--progress", "json", "a", "b"],
+  ["copy", "--progress=bars", "a", "b"],
+  ["copy", "--src-creds", "u:p", "--dest-creds=v:q", "--authfile", "/a", "a", "b"],
+  ["copy", "--src-cert-dir", "/s", "--dest-cert-dir=/d", "a", "b"],
+  ["copy", "a"],
+  ["copy", "-x", "a", "b"],
 ];
 
 Deno.test("the quick parser agrees with commander on every command line it accepts", async () => {
@@ -68,7 +84,10 @@ Deno.test("the quick parser leaves help, mistakes and other commands to commande
       ["inspect", "--bogus", "x"],
       ["inspect", "--tls-verify=maybe", "x"],
       ["list-tags", "--creds"],
-      ["copy", "a", "b"],
+      ["copy", "a"],
+      ["copy", "-aq", "a", "b"],
+      ["copy", "--progress=bars", "a", "b"],
+      ["copy", "--jobs", "0", "a", "b"],
       ["login", "x"],
       ["toString", "x"],
       [],
@@ -78,12 +97,15 @@ Deno.test("the quick parser leaves help, mistakes and other commands to commande
   }
 });
 
-Deno.test("the quick parser knows every flag commander gives inspect and list-tags", async () => {
+Deno.test("the quick parser knows every flag commander gives its commands", async () => {
   await loadFramework();
   const root = program(() => {});
   for (const [name, spec] of Object.entries(QUICK_COMMANDS)) {
     const sub = root.commands.find((c) => c.name() === name)!;
     const longs = sub.options.map((o) => o.long).filter((l) => l !== "--help").sort();
     assert.deepEqual(Object.keys(spec.flags).sort(), longs, name);
+    const shorts = sub.options.filter((o) => o.short && o.long !== "--help")
+      .map((o) => [o.short, o.long]);
+    assert.deepEqual(Object.entries(spec.short ?? {}).sort(), shorts.sort(), name);
   }
 });

@@ -58,9 +58,10 @@ export interface ParsedDigest {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDigest } from "./digest.ts";
  * const d = parseDigest("sha256:" + "a".repeat(64));
- * console.log(d.algorithm); // "sha256"
+ * assert.deepEqual(d.algorithm, "sha256");
  * ```
  */
 export function parseDigest(s: string): ParsedDigest {
@@ -82,8 +83,9 @@ export function parseDigest(s: string): ParsedDigest {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isDigest } from "./digest.ts";
- * console.log(isDigest("sha256:abc")); // false
+ * assert.equal(isDigest("sha256:abc"), false);
  * ```
  */
 export function isDigest(s: string): boolean {
@@ -117,10 +119,12 @@ export function computeDigest(bytes: Uint8Array, algorithm: DigestAlgorithm = "s
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Digester } from "./digest.ts";
  * const d = new Digester("sha256");
  * d.update(new Uint8Array([1, 2]));
- * console.log(d.size, d.digest().startsWith("sha256:")); // 2 true
+ * assert.deepEqual(d.size, 2);
+ * assert.equal(d.digest().startsWith("sha256:"), true);
  * ```
  */
 export class Digester {

@@ -11,8 +11,9 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { joinPath } from "./path.ts";
- * console.log(joinPath("/etc/docker/", "certs.d", "localhost:5000")); // "/etc/docker/certs.d/localhost:5000"
+ * assert.deepEqual(joinPath("/etc/docker/", "certs.d", "localhost:5000"), "/etc/docker/certs.d/localhost:5000");
  * ```
  */
 export function joinPath(first: string, ...rest: string[]): string {
@@ -30,8 +31,10 @@ export function joinPath(first: string, ...rest: string[]): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parentDir } from "./path.ts";
- * console.log(parentDir("/root/.docker/config.json"), parentDir("config.json")); // "/root/.docker" "."
+ * assert.deepEqual(parentDir("/root/.docker/config.json"), "/root/.docker");
+ * assert.deepEqual(parentDir("config.json"), ".");
  * ```
  */
 export function parentDir(path: string): string {

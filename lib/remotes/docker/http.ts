@@ -77,8 +77,10 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isRetryableStatus } from "./http.ts";
- * console.log(isRetryableStatus(503), isRetryableStatus(404)); // true false
+ * assert.equal(isRetryableStatus(503), true);
+ * assert.equal(isRetryableStatus(404), false);
  * ```
  */
 export function isRetryableStatus(status: number): boolean {
@@ -99,8 +101,9 @@ const MAX_REDIRECTS = 10;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { apiHost } from "./http.ts";
- * console.log(apiHost("docker.io")); // "registry-1.docker.io"
+ * assert.deepEqual(apiHost("docker.io"), "registry-1.docker.io");
  * ```
  */
 export function apiHost(domain: string): string {
@@ -113,8 +116,10 @@ export function apiHost(domain: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isLoopbackHost } from "./http.ts";
- * console.log(isLoopbackHost("127.0.0.1:5000"), isLoopbackHost("[::1]:5000")); // true true
+ * assert.equal(isLoopbackHost("127.0.0.1:5000"), true);
+ * assert.equal(isLoopbackHost("[::1]:5000"), true);
  * ```
  */
 export function isLoopbackHost(hostName: string): boolean {
@@ -144,10 +149,11 @@ function errorText(err: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RegistryClient } from "./http.ts";
  * const client = new RegistryClient({});
  * // const res = await client.request({ host: "localhost:5000", path: "/v2/_catalog" });
- * console.log(client.requests); // 0
+ * assert.deepEqual(client.requests, 0);
  * ```
  */
 export class RegistryClient {
@@ -455,9 +461,10 @@ function retryAfterMs(value: string | null): number | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { responseError } from "./http.ts";
  * const e = await responseError(new Response(null, { status: 404 }), "manifest x:1");
- * console.log(e.message); // "manifest x:1 not found (HTTP 404)"
+ * assert.deepEqual(e.message, "manifest x:1 not found (HTTP 404)");
  * ```
  */
 export async function responseError(res: Response, what: string): Promise<DtoolError> {

@@ -13,9 +13,10 @@ const API = /^\/v2\/(?:(.+)\/)?(manifests|blobs|tags|_catalog)(?:\/(.*))?$/;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { requestPurpose } from "./purpose.ts";
- * console.log(requestPurpose("HEAD", new URL("http://r/v2/app/blobs/sha256:ab"))); // "does the blob exist?"
- * console.log(requestPurpose("GET", new URL("http://r/v2/"))); // "ping: API version and authorization scheme"
+ * assert.deepEqual(requestPurpose("HEAD", new URL("http://r/v2/app/blobs/sha256:ab")), "does the blob exist?");
+ * assert.deepEqual(requestPurpose("GET", new URL("http://r/v2/")), "ping: API version and authorization scheme");
  * ```
  */
 export function requestPurpose(method: string, url: URL): string {

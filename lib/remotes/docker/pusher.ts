@@ -32,10 +32,11 @@ export interface DockerPusherOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DockerPusher } from "./pusher.ts";
  * import { RegistryClient } from "./http.ts";
  * const p = new DockerPusher(new RegistryClient({}), "localhost:5000", "team/app");
- * console.log(p.repository); // "team/app"
+ * assert.deepEqual(p.repository, "team/app");
  * ```
  */
 export class DockerPusher implements Pusher {

@@ -17,6 +17,7 @@ import {
 import { ExitCode } from "./lib/errors.ts";
 import { versionLine } from "./lib/version.ts";
 import { quickParse } from "./lib/cli/quick_parse.ts";
+import { useExitingProcessTimers } from "./lib/timers.ts";
 
 // The command framework costs ~40 ms to load: only command lines that the quick parser leaves
 // to it (help, mistakes, commands it does not know) load it.
@@ -234,5 +235,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  // This process ends with Deno.exit: timers need not load node:timers (lib/timers.ts).
+  useExitingProcessTimers();
   Deno.exit(await main(Deno.args));
 }

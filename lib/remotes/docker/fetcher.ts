@@ -13,6 +13,7 @@ import { isIndexMediaType, isManifestMediaType, MANIFEST_ACCEPT } from "../../me
 import type { Fetcher, FetchOptions } from "../remotes.ts";
 import { type RegistryClient, responseError } from "./http.ts";
 import { offerRawBody } from "./passthrough.ts";
+import { every } from "../../timers.ts";
 
 /**
  * Blobs at least this large, fetched without a byte-progress listener, are
@@ -119,12 +120,11 @@ async function verifiedDownload(
   let resumes = 0;
   // Only time spent waiting on the network counts: a slow consumer is not a stalled server.
   let waitingSince: number | undefined;
-  const watchdog = setInterval(() => {
+  const stop = every(Math.max(10, Math.min(1000, opts.readTimeoutMs / 4)), () => {
     if (waitingSince !== undefined && Date.now() - waitingSince > opts.readTimeoutMs) {
       abort.abort(new DtoolError(`no data for ${opts.readTimeoutMs}ms`));
     }
-  }, Math.max(10, Math.min(1000, opts.readTimeoutMs / 4)));
-  const stop = () => clearInterval(watchdog);
+  });
 
   const reopen = async (cause: unknown) => {
     const passed = digester.size;

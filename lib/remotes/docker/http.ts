@@ -16,6 +16,7 @@ import { readAll } from "../manifest_source.ts";
 import { retryDelay, sleep } from "../../retry.ts";
 import { type TlsMaterial, tlsMaterialFor } from "./tls.ts";
 import { requestPurpose } from "./purpose.ts";
+import { after } from "../../timers.ts";
 
 export { redactUrl };
 
@@ -396,9 +397,9 @@ export class RegistryClient {
       const bodyBytes = init.body instanceof Uint8Array ? init.body.byteLength : 0;
       const timeoutMs = (this.#opts.readTimeoutMs ?? 60_000) + Math.ceil(bodyBytes / 256);
       const deadline = new AbortController();
-      const timer = init.body instanceof ReadableStream ? undefined : setTimeout(
-        () => deadline.abort(new DtoolError(`no response within ${timeoutMs}ms`)),
+      const cancelTimer = init.body instanceof ReadableStream ? undefined : after(
         timeoutMs,
+        () => deadline.abort(new DtoolError(`no response within ${timeoutMs}ms`)),
       );
       const signal = init.signal
         ? AbortSignal.any([init.signal, deadline.signal])
@@ -413,7 +414,7 @@ export class RegistryClient {
           res = await fetch(url, client ? { ...init, signal, client } : { ...init, signal });
         }
       } finally {
-        clearTimeout(timer);
+        cancelTimer?.();
       }
       this.#opts.debug?.(
         `${method} ${redactUrl(url)} ${res.status} ${Math.round(performance.now() - started)}ms` +

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Command, CommanderError, Option } from "./lib/cli/deps.ts";
+import type * as Framework from "./lib/cli/deps.ts";
 import {
   collect,
   parseBool,
@@ -15,7 +15,19 @@ import {
   parseWholeNumber,
 } from "./lib/cli/flags.ts";
 import { ExitCode } from "./lib/errors.ts";
-import { VERSION } from "./lib/version.ts";
+import { versionLine } from "./lib/version.ts";
+import { quickParse } from "./lib/cli/quick_parse.ts";
+import { useExitingProcessTimers } from "./lib/timers.ts";
+
+// The command framework costs ~40 ms to load: only command lines that the quick parser leaves
+// to it (help, mistakes, commands it does not know) load it.
+let Command: typeof Framework.Command;
+let CommanderError: typeof Framework.CommanderError;
+let Option: typeof Framework.Option;
+/** Loads the command framework (commander); {@linkcode program} needs it. */
+export async function loadFramework(): Promise<void> {
+  ({ Command, CommanderError, Option } = await import("./lib/cli/deps.ts"));
+}
 
 // Options several commands share, made once.
 const authfileOption = () =>
@@ -33,11 +45,16 @@ const tlsVerifyOption = <F extends string>(flag: F, what: string) =>
     `verify TLS of ${what} (false also allows plain HTTP)`,
   ] as const;
 
-/** Builds the command tree; `run` receives each action so errors stay in one place. */
-function program(run: (operation: string, reference: string, action: () => Promise<void>) => void) {
+/**
+ * Builds the command tree; `run` receives each action so errors stay in one
+ * place. Call {@linkcode loadFramework} first.
+ */
+export function program(
+  run: (operation: string, reference: string, action: () => Promise<void>) => void,
+) {
   const root = new Command("dtool")
     .description("Copy, inspect and list container images in registries.")
-    .version(VERSION, "-v, --version", "print the version")
+    .version(versionLine(), "-v, --version", "print the version")
     .exitOverride()
     .configureOutput({
       outputError: (text, write) => write(`dtool: ${text.replace(/^error: /, "")}`),
@@ -365,6 +382,24 @@ export async function main(args: string[]): Promise<number> {
       return err instanceof DtoolError ? err.exitCode : ExitCode.Failure;
     });
   };
+  if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
+    console.log(versionLine());
+    return 0;
+  }
+  const quick = quickParse(args);
+  if (quick) {
+    const [arg, dest] = quick.args;
+    // deno-lint-ignore no-explicit-any
+    const flags = quick.flags as any;
+    const actions: Record<string, () => Promise<void>> = {
+      copy: async () => (await import("./lib/cli/copy.ts")).runCopy(arg, dest, flags),
+      inspect: async () => (await import("./lib/cli/inspect.ts")).runInspect(arg, flags),
+      "list-tags": async () => (await import("./lib/cli/list_tags.ts")).runListTags(arg, flags),
+    };
+    run(quick.command, arg, actions[quick.command]);
+    return await pending;
+  }
+  await loadFramework();
   if (args.length === 0) {
     // No command is a usage error: show what there is, and say so in the exit code.
     program(run).outputHelp({ error: true });
@@ -385,5 +420,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  // This process ends with Deno.exit: timers need not load node:timers (lib/timers.ts).
+  useExitingProcessTimers();
   Deno.exit(await main(Deno.args));
 }

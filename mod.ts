@@ -5,11 +5,12 @@
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDockerReference, platformMatcher, parsePlatform } from "./mod.ts";
  * const ref = parseDockerReference("ubuntu:22.04");
- * console.log(ref.toString()); // "docker.io/library/ubuntu:22.04"
+ * assert.deepEqual(ref.toString(), "docker.io/library/ubuntu:22.04");
  * const m = platformMatcher(parsePlatform("linux/arm64"));
- * console.log(m.match(parsePlatform("linux/arm/v7"))); // true
+ * assert.equal(m.match(parsePlatform("linux/arm/v7")), true);
  * ```
  *
  * @module

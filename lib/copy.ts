@@ -552,7 +552,7 @@ async function copyBlob(
     blob.digest,
     async () => {
       emit({ type: "blob-start", digest: blob.digest, size: blob.size, attempt: ++attempt });
-      await transfer(blob, fetcher, pusher, opts.signal, emit);
+      await transfer(blob, fetcher, pusher, opts.signal, emit, opts.onProgress !== undefined);
     },
     opts,
     emit,
@@ -583,6 +583,7 @@ async function transfer(
   pusher: Pusher,
   signal: AbortSignal | undefined,
   emit: ProgressListener,
+  wantsBytes: boolean,
 ): Promise<void> {
   let last = 0;
   let sourceError: unknown;
@@ -590,17 +591,20 @@ async function transfer(
   // ours would cost CPU on every chunk of every blob.
   const body = await fetcher.fetch(blob, {
     signal,
-    onProgress(bytes) {
-      const now = performance.now();
-      if (now - last > 200) {
-        last = now;
-        emit({ type: "blob-progress", digest: blob.digest, bytes, size: blob.size });
-      }
-    },
+    // Without a listener no byte counts are asked for, which lets a fetcher hand its bytes to
+    // the pusher unread (registry to registry).
+    onProgress: wantsBytes ? onProgress : undefined,
     onError(e) {
       sourceError = e;
     },
   });
+  function onProgress(bytes: number) {
+    const now = performance.now();
+    if (now - last > 200) {
+      last = now;
+      emit({ type: "blob-progress", digest: blob.digest, bytes, size: blob.size });
+    }
+  }
   let writer;
   try {
     writer = await pusher.push(blob, { signal });

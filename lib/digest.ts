@@ -4,8 +4,9 @@
  *
  * @module
  */
-import { createHash, type Hash } from "node:crypto";
+import type { Hash } from "node:crypto";
 import { DigestMismatchError, InvalidDigestError } from "./errors.ts";
+import { Sha256 } from "./sha256.ts";
 
 /** A validated digest string such as `sha256:2c26b4…`. */
 export type Digest = string;
@@ -15,6 +16,33 @@ export type DigestAlgorithm = "sha256" | "sha512";
 
 const HEX_LENGTH: Record<DigestAlgorithm, number> = { sha256: 64, sha512: 128 };
 const GRAMMAR = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$/;
+
+/**
+ * Up to this many bytes, SHA-256 is computed in TypeScript: fast enough for
+ * manifests and configs, and it spares a short command loading `node:crypto`
+ * (tens of milliseconds of start-up). Larger content uses `node:crypto`,
+ * which hashes a GiB several times faster.
+ */
+export const SMALL_CONTENT = 256 * 1024;
+
+/** An incremental hash: the part of `node:crypto`'s `Hash` that dtool uses. */
+interface HashState {
+  update(chunk: Uint8Array): unknown;
+  hex(): string;
+}
+
+/** `node:crypto`, loaded on first use only (synchronously: hashing APIs here are sync). */
+function nativeHash(algorithm: DigestAlgorithm): HashState {
+  const { createHash } = process.getBuiltinModule("node:crypto") as typeof import("node:crypto");
+  const hash: Hash = createHash(algorithm);
+  return { update: (chunk) => hash.update(chunk), hex: () => hash.digest("hex") };
+}
+
+function newHash(algorithm: DigestAlgorithm, size: number | undefined): HashState {
+  return algorithm === "sha256" && size !== undefined && size <= SMALL_CONTENT
+    ? new Sha256()
+    : nativeHash(algorithm);
+}
 
 /** The two halves of a digest. */
 export interface ParsedDigest {
@@ -30,9 +58,10 @@ export interface ParsedDigest {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseDigest } from "./digest.ts";
  * const d = parseDigest("sha256:" + "a".repeat(64));
- * console.log(d.algorithm); // "sha256"
+ * assert.deepEqual(d.algorithm, "sha256");
  * ```
  */
 export function parseDigest(s: string): ParsedDigest {
@@ -54,8 +83,9 @@ export function parseDigest(s: string): ParsedDigest {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isDigest } from "./digest.ts";
- * console.log(isDigest("sha256:abc")); // false
+ * assert.equal(isDigest("sha256:abc"), false);
  * ```
  */
 export function isDigest(s: string): boolean {
@@ -78,7 +108,9 @@ export function isDigest(s: string): boolean {
  * ```
  */
 export function computeDigest(bytes: Uint8Array, algorithm: DigestAlgorithm = "sha256"): Digest {
-  return `${algorithm}:${createHash(algorithm).update(bytes).digest("hex")}`;
+  const hash = newHash(algorithm, bytes.byteLength);
+  hash.update(bytes);
+  return `${algorithm}:${hash.hex()}`;
 }
 
 /**
@@ -87,21 +119,26 @@ export function computeDigest(bytes: Uint8Array, algorithm: DigestAlgorithm = "s
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Digester } from "./digest.ts";
  * const d = new Digester("sha256");
  * d.update(new Uint8Array([1, 2]));
- * console.log(d.size, d.digest().startsWith("sha256:")); // 2 true
+ * assert.deepEqual(d.size, 2);
+ * assert.equal(d.digest().startsWith("sha256:"), true);
  * ```
  */
 export class Digester {
-  #hash: Hash;
+  #hash: HashState;
   #algorithm: DigestAlgorithm;
   /** Bytes seen so far. */
   size = 0;
-  /** Starts an empty hash. */
-  constructor(algorithm: DigestAlgorithm = "sha256") {
+  /**
+   * Starts an empty hash. Give `expectedSize` when known: small content is
+   * then hashed without loading `node:crypto`.
+   */
+  constructor(algorithm: DigestAlgorithm = "sha256", expectedSize?: number) {
     this.#algorithm = algorithm;
-    this.#hash = createHash(algorithm);
+    this.#hash = newHash(algorithm, expectedSize);
   }
   /** Adds bytes to the hash. */
   update(chunk: Uint8Array): void {
@@ -110,7 +147,7 @@ export class Digester {
   }
   /** Finishes the hash; call once. */
   digest(): Digest {
-    return `${this.#algorithm}:${this.#hash.digest("hex")}`;
+    return `${this.#algorithm}:${this.#hash.hex()}`;
   }
 }
 
@@ -162,7 +199,7 @@ export function verifyDigester(d: Digester, expected: Expected): void {
  */
 export function verifyingStream(expected: Expected): TransformStream<Uint8Array, Uint8Array> {
   const { algorithm } = parseDigest(expected.digest);
-  const d = new Digester(algorithm);
+  const d = new Digester(algorithm, expected.size);
   return new TransformStream({
     transform(chunk, controller) {
       d.update(chunk);

@@ -26,9 +26,10 @@ export type ExitCode = typeof ExitCode[keyof typeof ExitCode];
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DtoolError, ExitCode } from "./errors.ts";
  * const e = new DtoolError("something broke");
- * console.log(e.exitCode === ExitCode.Failure); // true
+ * assert.equal(e.exitCode === ExitCode.Failure, true);
  * ```
  */
 export class DtoolError extends Error {
@@ -103,9 +104,10 @@ export class DigestMismatchError extends DtoolError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { TransientError } from "./errors.ts";
  * const e = new TransientError("upload of sha256:… lost midway");
- * console.log(e.exitCode); // 1
+ * assert.deepEqual(e.exitCode, 1);
  * ```
  */
 export class TransientError extends DtoolError {
@@ -161,9 +163,10 @@ export class ReferrersIndexError extends DtoolError {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { NotFoundError, withContext } from "./errors.ts";
  * const e = withContext("inspect", "docker://localhost:5000/a:1", new NotFoundError("manifest unknown"));
- * console.log(e.message); // "inspect docker://localhost:5000/a:1: manifest unknown"
+ * assert.deepEqual(e.message, "inspect docker://localhost:5000/a:1: manifest unknown");
  * ```
  */
 export function withContext(operation: string, reference: string, err: unknown): DtoolError {

@@ -136,6 +136,7 @@ function contentTypeOf(header: string | undefined): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseManifest } from "./manifest.ts";
  * const raw = new TextEncoder().encode(JSON.stringify({
  *   schemaVersion: 2,
@@ -143,7 +144,7 @@ function contentTypeOf(header: string | undefined): string {
  *   manifests: [],
  * }));
  * const m = parseManifest(raw);
- * console.log(m.kind); // "index"
+ * assert.deepEqual(m.kind, "index");
  * ```
  */
 export function parseManifest(raw: Uint8Array, contentType?: string): ParsedManifest {

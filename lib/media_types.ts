@@ -44,8 +44,9 @@ function base(mediaType: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isIndexMediaType } from "./media_types.ts";
- * console.log(isIndexMediaType("application/vnd.docker.distribution.manifest.list.v2+json")); // true
+ * assert.equal(isIndexMediaType("application/vnd.docker.distribution.manifest.list.v2+json"), true);
  * ```
  */
 export function isIndexMediaType(mediaType: string): boolean {
@@ -58,8 +59,9 @@ export function isIndexMediaType(mediaType: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isManifestMediaType } from "./media_types.ts";
- * console.log(isManifestMediaType("application/vnd.oci.image.manifest.v1+json")); // true
+ * assert.equal(isManifestMediaType("application/vnd.oci.image.manifest.v1+json"), true);
  * ```
  */
 export function isManifestMediaType(mediaType: string): boolean {
@@ -72,8 +74,9 @@ export function isManifestMediaType(mediaType: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isSchema1MediaType } from "./media_types.ts";
- * console.log(isSchema1MediaType("application/vnd.docker.distribution.manifest.v1+prettyjws")); // true
+ * assert.equal(isSchema1MediaType("application/vnd.docker.distribution.manifest.v1+prettyjws"), true);
  * ```
  */
 export function isSchema1MediaType(mediaType: string): boolean {
@@ -86,8 +89,9 @@ export function isSchema1MediaType(mediaType: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isConfigMediaType } from "./media_types.ts";
- * console.log(isConfigMediaType("application/vnd.docker.container.image.v1+json")); // true
+ * assert.equal(isConfigMediaType("application/vnd.docker.container.image.v1+json"), true);
  * ```
  */
 export function isConfigMediaType(mediaType: string): boolean {
@@ -100,8 +104,9 @@ export function isConfigMediaType(mediaType: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isLayerMediaType } from "./media_types.ts";
- * console.log(isLayerMediaType("application/vnd.oci.image.layer.v1.tar+zstd")); // true
+ * assert.equal(isLayerMediaType("application/vnd.oci.image.layer.v1.tar+zstd"), true);
  * ```
  */
 export function isLayerMediaType(mediaType: string): boolean {
@@ -117,8 +122,9 @@ export function isLayerMediaType(mediaType: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isNonDistributableMediaType } from "./media_types.ts";
- * console.log(isNonDistributableMediaType("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip")); // true
+ * assert.equal(isNonDistributableMediaType("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip"), true);
  * ```
  */
 export function isNonDistributableMediaType(mediaType: string): boolean {
@@ -135,8 +141,9 @@ export type LayerCompression = "none" | "gzip" | "zstd";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { layerCompression } from "./media_types.ts";
- * console.log(layerCompression("application/vnd.docker.image.rootfs.diff.tar.gzip")); // "gzip"
+ * assert.deepEqual(layerCompression("application/vnd.docker.image.rootfs.diff.tar.gzip"), "gzip");
  * ```
  */
 export function layerCompression(mediaType: string): LayerCompression {

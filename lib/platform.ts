@@ -16,9 +16,10 @@ import { InvalidPlatformError } from "./errors.ts";
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import type { Platform } from "./platform.ts";
  * const p: Platform = { os: "windows", architecture: "amd64", "os.version": "10.0.20348" };
- * console.log(p.architecture); // "amd64"
+ * assert.deepEqual(p.architecture, "amd64");
  * ```
  */
 export interface Platform {
@@ -40,9 +41,10 @@ export interface Platform {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parsePlatform, platformMatcher } from "./platform.ts";
  * const m = platformMatcher(parsePlatform("linux/amd64"));
- * console.log(m.match(parsePlatform("linux/386"))); // true
+ * assert.equal(m.match(parsePlatform("linux/386")), true);
  * ```
  */
 export interface PlatformMatcher {
@@ -182,8 +184,9 @@ export function normalizePlatform(p: Platform): Platform {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatPlatform } from "./platform.ts";
- * console.log(formatPlatform({ os: "linux", architecture: "arm", variant: "v7" })); // "linux/arm/v7"
+ * assert.deepEqual(formatPlatform({ os: "linux", architecture: "arm", variant: "v7" }), "linux/arm/v7");
  * console.log(formatPlatform({ os: "windows", architecture: "amd64", "os.version": "10.0.17763" }));
  * // "windows(10.0.17763)/amd64"
  * ```

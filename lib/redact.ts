@@ -15,8 +15,9 @@ const PUBLIC_PARAMS = new Set(["digest", "n", "last", "mount", "from", "service"
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { redactUrl } from "./redact.ts";
- * console.log(redactUrl("https://u:p@a/t?token=abc&n=1")); // "https://***@a/t?token=***&n=1"
+ * assert.deepEqual(redactUrl("https://u:p@a/t?token=abc&n=1"), "https://***@a/t?token=***&n=1");
  * ```
  */
 export function redactUrl(url: string): string {

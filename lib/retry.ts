@@ -23,10 +23,11 @@ export interface RetryDelay {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { retryDelay } from "./retry.ts";
- * console.log(retryDelay({ baseMs: 1000, fixed: true }, 3)); // 1000
+ * assert.deepEqual(retryDelay({ baseMs: 1000, fixed: true }, 3), 1000);
  * const d = retryDelay({ baseMs: 100 }, 2); // 200..400
- * console.log(d >= 200 && d <= 400); // true
+ * assert.equal(d >= 200 && d <= 400, true);
  * ```
  */
 export function retryDelay(delay: RetryDelay, attempt: number): number {

@@ -15,6 +15,12 @@
  * - S: skopeo pushing 8 × 64 MiB into `dtool serve` and into docker-registry, pulling it back from
  *      each, and each server's peak RSS during a 1 GiB push (see bench_serve.ts)
  *
+ * Beside the scenarios: start-up of short commands (inspect, list-tags, digest when the command
+ * exists, --version) run as `deno run -A cli.ts`, as the one-file bundle (`deno run -A
+ * dtool.js`, built into the work dir) and as skopeo, interleaved, 9 runs each; and every dtool
+ * copy once more as `deno run -A cli.ts` with no V8 flags, for its peak RSS and CPU. Copy
+ * scenarios report CPU seconds per GiB copied for both tools.
+ *
  * Each tool copies to its own destination repositories, so neither finds the other's blobs; the
  * tools alternate which goes first; the table shows medians. Wall time, user+system CPU and peak
  * RSS come from GNU time (`/usr/bin/time`; without it, from polling `/proc/PID`), registry CPU
@@ -38,6 +44,7 @@ import { addTags } from "../tests/helpers/tags.ts";
 import { type BenchImage, type BenchImageSpec, pushBenchImage } from "./bench_images.ts";
 import { serveBench } from "./bench_serve.ts";
 import { PERMISSIONS, V8_FLAGS } from "./compile.ts";
+import { buildBundle } from "./bundle.ts";
 
 type Tool = "dtool" | "skopeo";
 type ScenarioId = "A" | "B" | "C" | "D" | "E" | "F" | "G";
@@ -306,9 +313,11 @@ async function runCopy(
   src: string,
   dest: string,
   debug = false,
+  plainDeno = false,
 ): Promise<Measured> {
   if (tool === "dtool") {
-    const args = dtoolArgs(["copy", "--quiet", withTransport(src), withTransport(dest)], debug);
+    const sub = ["copy", "--quiet", withTransport(src), withTransport(dest)];
+    const args = plainDeno ? ["run", "-A", CLI, ...sub] : dtoolArgs(sub, debug);
     return await measure(env, Deno.execPath(), args);
   }
   return await measure(env, "skopeo", [
@@ -387,6 +396,8 @@ interface ScenarioResult {
   title: string;
   blobBytes: number | null;
   runs: RunRecord[];
+  /** dtool copies run as `deno run -A cli.ts` (no V8 flags): medians. */
+  plain?: { rssMiB: number | null; cpuS: number | null };
   dtool: ToolSummary;
   skopeo: ToolSummary;
   failures: string[];
@@ -488,6 +499,24 @@ async function copyScenario(
       last[tool] = dest;
     }
   }
+  // The same copy as `deno run -A cli.ts`, without the V8 flags of `deno task dtool`.
+  const plain: Measured[] = [];
+  for (let run = 1; run <= sc.runs; run++) {
+    const dest = `${env.dst.host}/bench/${sc.id.toLowerCase()}-dtool-plain-r${run}:1`;
+    const m = await runCopy(env, "dtool", img.ref, dest, false, true);
+    console.error(
+      `  ${r.id} run ${run} dtool (deno run -A cli.ts) ${m.wallS.toFixed(2)} s, ` +
+        `cpu ${m.cpuS.toFixed(2)} s, rss ${m.rssMiB.toFixed(0)} MiB`,
+    );
+    if (m.ok) {
+      plain.push(m);
+      await verifyDigest(r, "dtool", dest, img.digest);
+    } else fail(r, `dtool (deno run -A cli.ts) run ${run} exited ${m.code}`);
+  }
+  r.plain = {
+    rssMiB: median(plain.map((m) => m.rssMiB)),
+    cpuS: median(plain.map((m) => m.cpuS)),
+  };
   for (const tool of ["dtool", "skopeo"] as Tool[]) {
     const dest = `${env.dst.host}/bench/${sc.id.toLowerCase()}-${tool}-debug:1`;
     const m = await runCopy(env, tool, img.ref, dest, true);
@@ -595,6 +624,104 @@ function checkTags(_tool: Tool, stdout: string): string | undefined {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Start-up of short commands: cli.ts, the bundle and skopeo
+
+type Runner = "cli.ts" | "bundle" | "skopeo";
+const RUNNERS: Runner[] = ["cli.ts", "bundle", "skopeo"];
+const STARTUP_RUNS = 9;
+
+/** Median wall seconds of each way to run a short command, interleaved run by run. */
+interface StartupRow {
+  command: string;
+  wallS: Record<Runner, number | null>;
+}
+
+async function startupComparison(env: Env, inspectRef: string, tagsRepo: string) {
+  const bundle = await buildBundle(`${env.tmp}/bundle`);
+  const dtool = (runner: Runner, args: string[]) =>
+    runner === "cli.ts" ? ["run", "-A", CLI, ...args] : ["run", "-A", bundle, ...args];
+  // `digest` is listed in the help once a branch has it (`digest --help` would show the root's).
+  const help = await measure(env, Deno.execPath(), dtool("cli.ts", ["--help"]));
+  const hasDigest = /^\s+digest\b/m.test(help.stdout);
+  const commands: { name: string; dtool: string[]; skopeo: string[] }[] = [
+    { name: "--version", dtool: ["--version"], skopeo: ["--version"] },
+    {
+      name: "inspect",
+      dtool: ["inspect", `docker://${inspectRef}`],
+      skopeo: ["inspect", "--tls-verify=false", `docker://${inspectRef}`],
+    },
+    {
+      name: "list-tags",
+      dtool: ["list-tags", `docker://${tagsRepo}`],
+      skopeo: ["list-tags", "--tls-verify=false", `docker://${tagsRepo}`],
+    },
+  ];
+  if (hasDigest) {
+    commands.push({
+      name: "digest",
+      dtool: ["digest", `docker://${inspectRef}`],
+      skopeo: [
+        "inspect",
+        "--no-tags",
+        "--tls-verify=false",
+        "--format",
+        "{{.Digest}}",
+        `docker://${inspectRef}`,
+      ],
+    });
+  } else console.error("bench: no digest command on this branch; start-up of digest skipped");
+  const skopeoEnvRead = await skopeoEnv(env, "read");
+  const rows: StartupRow[] = [];
+  for (const c of commands) {
+    const times: Record<Runner, number[]> = { "cli.ts": [], bundle: [], skopeo: [] };
+    for (let run = 0; run < STARTUP_RUNS; run++) {
+      for (let k = 0; k < RUNNERS.length; k++) {
+        const runner = RUNNERS[(run + k) % RUNNERS.length];
+        const m = runner === "skopeo"
+          ? await measure(env, "skopeo", ["--insecure-policy", ...c.skopeo], skopeoEnvRead)
+          : await measure(env, Deno.execPath(), dtool(runner, c.dtool));
+        if (!m.ok) {
+          failures.push(`FAIL start-up ${c.name} (${runner}): exit ${m.code}: ${m.stderr.trim()}`);
+        } else times[runner].push(m.wallS);
+      }
+    }
+    rows.push({
+      command: c.name,
+      wallS: {
+        "cli.ts": median(times["cli.ts"]),
+        bundle: median(times.bundle),
+        skopeo: median(times.skopeo),
+      },
+    });
+    console.error(`bench: start-up ${c.name} measured`);
+  }
+  return rows;
+}
+
+function printStartup(rows: StartupRow[]): void {
+  const ratio = (a: number | null, b: number | null) => (a !== null && b ? fmt(a / b) : "-");
+  const t = [[
+    "start-up (wall s, medians)",
+    "deno run -A cli.ts",
+    "deno run -A dtool.js",
+    "skopeo",
+    "cli.ts/skopeo",
+    "bundle/skopeo",
+  ]];
+  for (const r of rows) {
+    t.push([
+      r.command,
+      fmt(r.wallS["cli.ts"], 3),
+      fmt(r.wallS.bundle, 3),
+      fmt(r.wallS.skopeo, 3),
+      ratio(r.wallS["cli.ts"], r.wallS.skopeo),
+      ratio(r.wallS.bundle, r.wallS.skopeo),
+    ]);
+  }
+  console.log(`\n${table(t)}`);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Output
 
 function fmt(v: number | null, digits = 2): string {
@@ -645,15 +772,22 @@ function printResults(results: ScenarioResult[], startup: Startup, opts: Options
     "scenario",
     "dtool cpu s",
     "skopeo cpu s",
+    "dtool cpu s/GiB",
+    "skopeo cpu s/GiB",
     "src reg cpu (dtool/skopeo)",
     "dst reg cpu (dtool/skopeo)",
   ]];
+  const GiB = 1024 * MiB;
+  const perGiB = (r: ScenarioResult, c: number | null) =>
+    r.blobBytes && c !== null && r.plain ? fmt(c / (r.blobBytes / GiB)) : "-";
   for (const r of results) {
     const { dtool: d, skopeo: s } = r;
     cpu.push([
       label(r),
       fmt(d.cpuS),
       fmt(s.cpuS),
+      perGiB(r, d.cpuS),
+      perGiB(r, s.cpuS),
       `${fmt(d.srcRegCpuS)} / ${fmt(s.srcRegCpuS)}`,
       `${fmt(d.dstRegCpuS)} / ${fmt(s.dstRegCpuS)}`,
     ]);
@@ -668,6 +802,12 @@ function printResults(results: ScenarioResult[], startup: Startup, opts: Options
       fmt(startup[t].rssMiB, 0)
     } MiB`;
   console.log(`startup alone (--version): dtool ${st("dtool")}; skopeo ${st("skopeo")}`);
+  for (const r of results.filter((r) => r.plain)) {
+    console.log(
+      `${label(r)} as \`deno run -A cli.ts\` (no V8 flags): RSS ${fmt(r.plain!.rssMiB, 0)} MiB, ` +
+        `cpu ${fmt(r.plain!.cpuS)} s (with --v8-flags, as above: ${fmt(r.dtool.rssMiB, 0)} MiB)`,
+    );
+  }
   console.log("\nCPU seconds (user+system), medians");
   console.log(table(cpu));
   if (failures.length) console.log(`\n${failures.length} failure(s):\n${failures.join("\n")}`);
@@ -697,7 +837,9 @@ async function versionOf(cmd: string, args: string[]): Promise<string> {
 /** Median cost of starting each tool (`--version`). */
 type Startup = Record<Tool, { wallS: number | null; cpuS: number | null; rssMiB: number | null }>;
 
-async function bench(opts: Options): Promise<{ results: ScenarioResult[]; startup: Startup }> {
+async function bench(
+  opts: Options,
+): Promise<{ results: ScenarioResult[]; startup: Startup; startupRows: StartupRow[] }> {
   const selected = SCENARIOS.filter((s) => opts.only.includes(s.id));
   const tmp = await Deno.makeTempDir({ prefix: "dtool-bench-" });
   cleanups.push(() => Deno.remove(tmp, { recursive: true }));
@@ -790,6 +932,12 @@ async function bench(opts: Options): Promise<{ results: ScenarioResult[]; startu
     };
   }
 
+  const startupRows = await startupComparison(
+    env,
+    images.A?.ref ?? tiny.ref,
+    `${src.host}/bench/tags`,
+  );
+
   const results: ScenarioResult[] = [];
   let recopyDests: Record<Tool, string> | undefined;
   for (const sc of selected) {
@@ -841,7 +989,7 @@ async function bench(opts: Options): Promise<{ results: ScenarioResult[]; startu
     r.skopeo = { ...summarize(r, "skopeo", copies), requests: sReq };
     results.push(r);
   }
-  return { results, startup };
+  return { results, startup, startupRows };
 }
 
 async function main(): Promise<number> {
@@ -867,9 +1015,11 @@ async function main(): Promise<number> {
     const loadBefore = Deno.loadavg();
     let results: ScenarioResult[] = [];
     let startup: Startup | undefined;
+    let startupRows: StartupRow[] = [];
     if (opts.only.length) {
-      ({ results, startup } = await bench(opts));
+      ({ results, startup, startupRows } = await bench(opts));
       printResults(results, startup, opts);
+      printStartup(startupRows);
     }
     const serve = opts.serve ? await serveBench(opts.quick) : undefined;
     const loadAfter = Deno.loadavg();
@@ -889,6 +1039,7 @@ async function main(): Promise<number> {
         loadavg: { before: loadBefore, after: loadAfter },
         totalSeconds: (performance.now() - started) / 1000,
         startup,
+        startupCommands: startupRows,
         scenarios: results,
         serve,
         failures,

@@ -35,10 +35,11 @@ const DEFAULT_TOKEN_LIFETIME_S = 60;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { Authorizer } from "./authorizer.ts";
  * const a = new Authorizer({ credentials: async () => undefined, send: fetch });
  * a.setChallenges("localhost:5000", []);
- * console.log(await a.authorize("localhost:5000", "repository:x:pull")); // undefined
+ * assert.deepEqual(await a.authorize("localhost:5000", "repository:x:pull"), undefined);
  * ```
  */
 export class Authorizer {

@@ -18,9 +18,11 @@ export interface Challenge {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseChallenges } from "./challenge.ts";
  * const [c] = parseChallenges('Bearer realm="https://a/token",service="reg"');
- * console.log(c.scheme, c.params.realm); // "bearer" "https://a/token"
+ * assert.deepEqual(c.scheme, "bearer");
+ * assert.deepEqual(c.params.realm, "https://a/token");
  * ```
  */
 export function parseChallenges(header: string | null | undefined): Challenge[] {

@@ -18,6 +18,22 @@ export class CredentialHelperError extends Error {
 /** The docker CLI's username for an identity (refresh) token. */
 const TOKEN_USERNAME = "<token>";
 
+/**
+ * Feeds `input` to the helper's stdin while its output is read. A helper may
+ * exit without reading its input (one that only prints "keychain locked"):
+ * the write then fails with a broken pipe, which says nothing, so it is
+ * ignored and the helper's own words are reported instead.
+ */
+async function feed(stdin: WritableStream<Uint8Array>, input: string): Promise<void> {
+  try {
+    const w = stdin.getWriter();
+    await w.write(new TextEncoder().encode(input));
+    await w.close();
+  } catch (e) {
+    if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
+  }
+}
+
 async function run(name: string, verb: string, input: string): Promise<string> {
   const program = `docker-credential-${name}`;
   let out: Deno.CommandOutput;
@@ -28,10 +44,9 @@ async function run(name: string, verb: string, input: string): Promise<string> {
       stdout: "piped",
       stderr: "piped",
     }).spawn();
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(input));
-    await w.close();
-    out = await child.output();
+    // Both at once: waiting for the write first could deadlock on a helper that writes a lot
+    // before reading, and loses its message when it exits without reading.
+    [, out] = await Promise.all([feed(child.stdin, input), child.output()]);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
       throw new CredentialHelperError(`credential helper ${program} is not installed`);

@@ -31,8 +31,9 @@ export interface CredentialLookupOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { authFilePath } from "./credential_store.ts";
- * console.log(authFilePath("/tmp/auth.json")); // "/tmp/auth.json"
+ * assert.deepEqual(authFilePath("/tmp/auth.json"), "/tmp/auth.json");
  * ```
  */
 export function authFilePath(authfile?: string): string {
@@ -45,9 +46,10 @@ export function authFilePath(authfile?: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { credentialLookup } from "./credential_store.ts";
  * const lookup = await credentialLookup({ flag: { username: "u", password: "p" } });
- * console.log((await lookup("localhost:5000"))?.username); // "u"
+ * assert.deepEqual((await lookup("localhost:5000"))?.username, "u");
  * ```
  */
 export async function credentialLookup(

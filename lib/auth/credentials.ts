@@ -23,8 +23,9 @@ export interface Credentials {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { parseCredentials } from "./credentials.ts";
- * console.log(parseCredentials("alice:s3:cret").username); // "alice"
+ * assert.deepEqual(parseCredentials("alice:s3:cret").username, "alice");
  * ```
  */
 export function parseCredentials(value: string, flag = "--creds"): Credentials {
@@ -40,8 +41,9 @@ export function parseCredentials(value: string, flag = "--creds"): Credentials {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { basicAuthorization } from "./credentials.ts";
- * console.log(basicAuthorization("u", "pässword")); // "Basic dTpww6Rzc3dvcmQ="
+ * assert.deepEqual(basicAuthorization("u", "pässword"), "Basic dTpww6Rzc3dvcmQ=");
  * ```
  */
 export function basicAuthorization(username: string, password: string): string {
@@ -53,8 +55,9 @@ export function basicAuthorization(username: string, password: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { encodeBase64Text } from "./credentials.ts";
- * console.log(encodeBase64Text("u:pässword")); // "dTpww6Rzc3dvcmQ="
+ * assert.deepEqual(encodeBase64Text("u:pässword"), "dTpww6Rzc3dvcmQ=");
  * ```
  */
 export function encodeBase64Text(text: string): string {
@@ -68,8 +71,9 @@ export function encodeBase64Text(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { decodeBase64Text } from "./credentials.ts";
- * console.log(decodeBase64Text("dTpww6Rzc3dvcmQ=")); // "u:pässword"
+ * assert.deepEqual(decodeBase64Text("dTpww6Rzc3dvcmQ="), "u:pässword");
  * ```
  */
 export function decodeBase64Text(value: string): string {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { joinPath as join } from "../path.ts";
 import { UsageError } from "../errors.ts";
 import { type Credentials, decodeBase64Text } from "./credentials.ts";
 
@@ -38,8 +38,9 @@ export interface AuthEntry {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { dockerConfigPath } from "./docker_config.ts";
- * console.log(dockerConfigPath().endsWith("config.json")); // true
+ * assert.equal(dockerConfigPath().endsWith("config.json"), true);
  * ```
  */
 export function dockerConfigPath(): string {
@@ -55,9 +56,10 @@ export function dockerConfigPath(): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readDockerConfig } from "./docker_config.ts";
  * const cfg = await readDockerConfig("/nonexistent/config.json");
- * console.log(cfg); // {}
+ * assert.deepEqual(cfg, {});
  * ```
  */
 export async function readDockerConfig(path: string = dockerConfigPath()): Promise<DockerConfig> {
@@ -108,8 +110,9 @@ function checkConfig(cfg: DockerConfig, path: string): void {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readConfigObject } from "./docker_config.ts";
- * console.log(await readConfigObject("/nonexistent/config.json")); // {}
+ * assert.deepEqual(await readConfigObject("/nonexistent/config.json"), {});
  * ```
  */
 export async function readConfigObject(path: string): Promise<Record<string, unknown>> {
@@ -138,8 +141,9 @@ export async function readConfigObject(path: string): Promise<Record<string, unk
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { configKeyHost } from "./docker_config.ts";
- * console.log(configKeyHost("https://index.docker.io/v1/")); // "index.docker.io"
+ * assert.deepEqual(configKeyHost("https://index.docker.io/v1/"), "index.docker.io");
  * ```
  */
 export function configKeyHost(key: string): string {
@@ -170,9 +174,10 @@ function keyMatches(key: string, registryName: string): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { credentialsFromConfig } from "./docker_config.ts";
  * const cfg = { auths: { "https://index.docker.io/v1/": { auth: btoa("u:p") } } };
- * console.log(credentialsFromConfig(cfg, "docker.io")?.username); // "u"
+ * assert.deepEqual(credentialsFromConfig(cfg, "docker.io")?.username, "u");
  * ```
  */
 export function credentialsFromConfig(
@@ -218,8 +223,9 @@ function decodeBasic(auth: string): Credentials {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { helperFor } from "./docker_config.ts";
- * console.log(helperFor({ credsStore: "desktop", credHelpers: { "gcr.io": "gcloud" } }, "gcr.io")); // "gcloud"
+ * assert.deepEqual(helperFor({ credsStore: "desktop", credHelpers: { "gcr.io": "gcloud" } }, "gcr.io"), "gcloud");
  * ```
  */
 export function helperFor(cfg: DockerConfig, registry: string): string | undefined {
@@ -234,8 +240,9 @@ export function helperFor(cfg: DockerConfig, registry: string): string | undefin
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { serverUrlFor } from "./docker_config.ts";
- * console.log(serverUrlFor("registry-1.docker.io")); // "https://index.docker.io/v1/"
+ * assert.deepEqual(serverUrlFor("registry-1.docker.io"), "https://index.docker.io/v1/");
  * ```
  */
 export function serverUrlFor(registry: string): string {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
+import { joinPath as join, parentDir as dirname } from "../path.ts";
 import { helperErase, helperStore } from "./credential_helper.ts";
 import { type Credentials, encodeBase64Text } from "./credentials.ts";
 import {

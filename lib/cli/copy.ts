@@ -90,7 +90,7 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
         retryTimes: flags.retryTimes,
         retryDelayMs: flags.retryDelay,
         fixedRetryDelay: flags.retryDelay !== undefined,
-        onProgress: renderer.listener,
+        onProgress: flags.quiet ? undefined : renderer.listener,
         referrers: flags.referrers,
         referrerArtifactTypes: flags.referrersArtifactType,
         digestTags: flags.digestTags,

@@ -1,10 +1,27 @@
 /**
- * Parsers of flag values. Kept apart from the rest of the CLI so that
- * `dtool --help` and `--version` load nothing of the engine.
+ * Parsers of flag values. Kept apart from the rest of the CLI, and free of
+ * commander, so that parsing a command loads nothing it does not need.
  *
  * @module
  */
-import { InvalidArgumentError } from "./deps.ts";
+
+/**
+ * A flag value that does not parse. It carries commander's code for an
+ * invalid argument, so commander reports it as its own (`option '--jobs
+ * <n>' argument '0' is invalid. …`) while this file, loaded by the quick
+ * path that parses without commander, need not import commander at all.
+ */
+export class InvalidArgumentError extends Error {
+  /** The code commander recognises. */
+  readonly code = "commander.invalidArgument";
+  /** The exit code commander uses for it. */
+  readonly exitCode = 1;
+  /** Creates the error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "InvalidArgumentError";
+  }
+}
 
 /** Parses skopeo-style booleans: `--tls-verify=false`. */
 export function parseBool(value: string): boolean {

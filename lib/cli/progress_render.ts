@@ -22,8 +22,9 @@ export interface ProgressRenderer {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { formatBytes } from "./progress_render.ts";
- * console.log(formatBytes(1536)); // "1.5 KiB"
+ * assert.deepEqual(formatBytes(1536), "1.5 KiB");
  * ```
  */
 export function formatBytes(n: number): string {

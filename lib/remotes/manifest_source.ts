@@ -28,9 +28,10 @@ function hasGetManifest(r: unknown): r is ManifestGetter {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readAll } from "./manifest_source.ts";
  * const bytes = await readAll(new Blob(["{}"]).stream());
- * console.log(bytes.byteLength); // 2
+ * assert.deepEqual(bytes.byteLength, 2);
  * ```
  */
 export async function readAll(

@@ -116,7 +116,7 @@ export interface PushOptions {
  * ```ts
  * import type { Pusher } from "./remotes.ts";
  * import type { Descriptor } from "../manifest.ts";
- * async function pushBytes(p: Pusher, d: Descriptor, bytes: Uint8Array) {
+ * async function pushBytes(p: Pusher, d: Descriptor, bytes: Uint8Array<ArrayBuffer>) {
  *   if (await p.exists(d)) return;
  *   const w = await p.push(d);
  *   await new Blob([bytes]).stream().pipeTo(w.writable);

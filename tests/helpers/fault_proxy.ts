@@ -180,7 +180,7 @@ interface BodyPlan {
  * Starts the proxy on a free 127.0.0.1 port in front of `upstream` (`http://127.0.0.1:PORT`).
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const proxy = await startFaultProxy(registry.url, {
  *   rules: [{ match: blobGet(layer.digest), times: 1, fault: { kind: "reset-after", bytes: 1000 } }],
  * });

@@ -109,6 +109,9 @@ Deno.test({
     assert.ok(!/error/i.test(help.stderr.replace(/Download .*/g, "")), help.stderr);
 
     assert.equal(version.code, 0, `--version failed:\n${version.stderr}`);
-    assert.equal(version.stdout.trim(), VERSION);
+    assert.equal(
+      version.stdout.trim(),
+      `dtool ${VERSION} (deno ${Deno.version.deno}, v8 ${Deno.version.v8})`,
+    );
   },
 });

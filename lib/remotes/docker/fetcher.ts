@@ -12,6 +12,15 @@ import type { Descriptor } from "../../manifest.ts";
 import { isIndexMediaType, isManifestMediaType, MANIFEST_ACCEPT } from "../../media_types.ts";
 import type { Fetcher, FetchOptions } from "../remotes.ts";
 import { type RegistryClient, responseError } from "./http.ts";
+import { offerRawBody } from "./passthrough.ts";
+import { every } from "../../timers.ts";
+
+/**
+ * Blobs at least this large, fetched without a byte-progress listener, are
+ * offered to a registry pusher unread (see passthrough.ts). Smaller ones
+ * cost little either way and keep the resuming, self-verifying path.
+ */
+export const PASSTHROUGH_MIN_SIZE = 8 * 1024 * 1024;
 
 /** Tuning of a {@linkcode DockerFetcher}. */
 export interface DockerFetcherOptions {
@@ -78,6 +87,7 @@ export class DockerFetcher implements Fetcher {
       readTimeoutMs: this.#opts.readTimeoutMs ?? 60_000,
       onProgress: options.onProgress,
       onError: options.onError,
+      passthrough: !isManifest && !options.onProgress && desc.size >= PASSTHROUGH_MIN_SIZE,
     });
   }
 }
@@ -96,21 +106,25 @@ async function verifiedDownload(
     readTimeoutMs: number;
     onProgress?: (bytes: number) => void;
     onError?: (error: unknown) => void;
+    /** Offer the response body unread to a registry pusher (see passthrough.ts). */
+    passthrough?: boolean;
   },
 ): Promise<ReadableStream<Uint8Array>> {
-  const digester = new Digester(parseDigest(desc.digest).algorithm);
+  const digester = new Digester(parseDigest(desc.digest).algorithm, desc.size);
   let abort = new AbortController();
-  let reader = (await open(0, abort.signal)).body!.getReader();
+  const first = await open(0, abort.signal);
+  // The reader is taken on the first read, so that until then the body can still be handed over.
+  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  let handedOver = false;
   let skip = 0; // bytes of a restarted (non-Range) response to drop
   let resumes = 0;
   // Only time spent waiting on the network counts: a slow consumer is not a stalled server.
   let waitingSince: number | undefined;
-  const watchdog = setInterval(() => {
+  const stop = every(Math.max(10, Math.min(1000, opts.readTimeoutMs / 4)), () => {
     if (waitingSince !== undefined && Date.now() - waitingSince > opts.readTimeoutMs) {
       abort.abort(new DtoolError(`no data for ${opts.readTimeoutMs}ms`));
     }
-  }, Math.max(10, Math.min(1000, opts.readTimeoutMs / 4)));
-  const stop = () => clearInterval(watchdog);
+  });
 
   const reopen = async (cause: unknown) => {
     const passed = digester.size;
@@ -124,7 +138,7 @@ async function verifiedDownload(
       );
     }
     resumes++;
-    reader.cancel().catch(() => {});
+    reader?.cancel().catch(() => {});
     abort = new AbortController();
     const res = await open(passed, abort.signal);
     // 206 continues where we stopped; 200 means the registry ignored Range.
@@ -132,9 +146,10 @@ async function verifiedDownload(
     reader = res.body!.getReader();
   };
 
-  return new ReadableStream<Uint8Array>({
+  const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
+        reader ??= first.body!.getReader();
         for (;;) {
           let result: ReadableStreamReadResult<Uint8Array>;
           waitingSince = Date.now();
@@ -175,14 +190,25 @@ async function verifiedDownload(
         }
       } catch (e) {
         stop();
-        reader.cancel().catch(() => {});
+        reader?.cancel().catch(() => {});
         opts.onError?.(e);
         throw e;
       }
     },
     cancel(reason) {
       stop();
-      return reader.cancel(reason);
+      if (handedOver) return; // the body is someone else's now
+      return reader ? reader.cancel(reason) : first.body?.cancel(reason);
     },
   }, { highWaterMark: 0 });
+  const length = Number(first.headers.get("content-length") ?? NaN);
+  if (opts.passthrough && first.status === 200 && length === desc.size && first.body) {
+    offerRawBody(stream, () => {
+      if (reader || handedOver) return undefined;
+      handedOver = true;
+      stop();
+      return first.body!;
+    });
+  }
+  return stream;
 }

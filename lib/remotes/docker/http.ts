@@ -15,6 +15,8 @@ import { redactText, redactUrl } from "../../redact.ts";
 import { readAll } from "../manifest_source.ts";
 import { retryDelay, sleep } from "../../retry.ts";
 import { type TlsMaterial, tlsMaterialFor } from "./tls.ts";
+import { requestPurpose } from "./purpose.ts";
+import { after } from "../../timers.ts";
 
 export { redactUrl };
 
@@ -76,8 +78,10 @@ const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isRetryableStatus } from "./http.ts";
- * console.log(isRetryableStatus(503), isRetryableStatus(404)); // true false
+ * assert.equal(isRetryableStatus(503), true);
+ * assert.equal(isRetryableStatus(404), false);
  * ```
  */
 export function isRetryableStatus(status: number): boolean {
@@ -98,8 +102,9 @@ const MAX_REDIRECTS = 10;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { apiHost } from "./http.ts";
- * console.log(apiHost("docker.io")); // "registry-1.docker.io"
+ * assert.deepEqual(apiHost("docker.io"), "registry-1.docker.io");
  * ```
  */
 export function apiHost(domain: string): string {
@@ -112,8 +117,10 @@ export function apiHost(domain: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { isLoopbackHost } from "./http.ts";
- * console.log(isLoopbackHost("127.0.0.1:5000"), isLoopbackHost("[::1]:5000")); // true true
+ * assert.equal(isLoopbackHost("127.0.0.1:5000"), true);
+ * assert.equal(isLoopbackHost("[::1]:5000"), true);
  * ```
  */
 export function isLoopbackHost(hostName: string): boolean {
@@ -143,10 +150,11 @@ function errorText(err: unknown): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { RegistryClient } from "./http.ts";
  * const client = new RegistryClient({});
  * // const res = await client.request({ host: "localhost:5000", path: "/v2/_catalog" });
- * console.log(client.requests); // 0
+ * assert.deepEqual(client.requests, 0);
  * ```
  */
 export class RegistryClient {
@@ -164,7 +172,7 @@ export class RegistryClient {
     this.#opts = opts;
     this.authorizer = new Authorizer({
       credentials: (host) => opts.credentials?.(host) ?? Promise.resolve(undefined),
-      send: (url, init) => this.#sendWithRetry(url, init),
+      send: (url, init) => this.#sendWithRetry(url, init, { note: "token for the scope" }),
     });
   }
 
@@ -180,15 +188,49 @@ export class RegistryClient {
     return p;
   }
 
+  /**
+   * Finds how to speak to a host. HTTPS first, except on loopback: there the
+   * first TLS handshake of a process costs ~60 ms (the runtime sets up its
+   * TLS stack), which a plain-HTTP registry on localhost — the common case —
+   * would pay on every run only to fail. So loopback is asked in plain HTTP
+   * first (the ping carries no credentials), and HTTPS is used when it does
+   * not answer like a registry (a TLS port refuses or answers 400).
+   */
   async #ping(host: string): Promise<string> {
     const insecure = this.#opts.insecure?.(host) ?? false;
+    const loopback = isLoopbackHost(host);
+    if (loopback) {
+      const plain = `http://${host}`;
+      let res: Response | undefined;
+      try {
+        res = await this.#sendFollowing(`${plain}/v2/`, { method: "GET" }, {
+          note: "loopback: plain HTTP first, HTTPS if this is a TLS port",
+        });
+      } catch {
+        // Not plain HTTP, or not up yet: the HTTPS-first discovery below decides.
+      }
+      if (res && res.status !== 400) {
+        if (!RETRYABLE_STATUS.has(res.status)) return await this.#pinged(host, plain, res);
+        await res.body?.cancel();
+        return await this.#pinged(
+          host,
+          plain,
+          await this.#sendWithRetry(`${plain}/v2/`, { method: "GET" }, { note: "ping again" }),
+        );
+      }
+      await res?.body?.cancel();
+    }
     const bases = [`https://${host}`];
-    if (insecure || isLoopbackHost(host)) bases.push(`http://${host}`);
+    if (insecure || loopback) bases.push(`http://${host}`);
     let lastErr: unknown;
     for (const base of bases) {
       let res: Response;
       try {
-        res = await this.#sendWithRetry(`${base}/v2/`, { method: "GET" });
+        res = await this.#sendWithRetry(`${base}/v2/`, { method: "GET" }, {
+          note: base.startsWith("http:")
+            ? "HTTPS failed: no TLS here, or verification off"
+            : undefined,
+        });
       } catch (e) {
         lastErr = e;
         // Fall back to plain HTTP only when the server does not speak TLS at
@@ -196,17 +238,22 @@ export class RegistryClient {
         if (base.startsWith("https:") && bases.length > 1 && (insecure || isNotTls(e))) continue;
         break;
       }
-      await res.body?.cancel();
-      if (res.status === 401) {
-        this.authorizer.setChallenges(host, parseChallenges(res.headers.get("www-authenticate")));
-      } else {
-        this.authorizer.setChallenges(host, []);
-      }
-      return base;
+      return await this.#pinged(host, base, res);
     }
     throw new DtoolError(`cannot reach registry ${host}: ${errorText(lastErr)}`, undefined, {
       cause: lastErr,
     });
+  }
+
+  /** Records what a successful ping taught: the endpoint and the authorization challenges. */
+  async #pinged(host: string, base: string, res: Response): Promise<string> {
+    await res.body?.cancel();
+    if (res.status === 401) {
+      this.authorizer.setChallenges(host, parseChallenges(res.headers.get("www-authenticate")));
+    } else {
+      this.authorizer.setChallenges(host, []);
+    }
+    return base;
   }
 
   /**
@@ -228,6 +275,7 @@ export class RegistryClient {
     }
     const replayable = !(req.body instanceof ReadableStream);
     let renewed = false;
+    let note: string | undefined;
     for (;;) {
       const headers: Record<string, string> = { ...req.headers };
       // Credentials go to the registry's own origin only, never to a Location elsewhere.
@@ -241,8 +289,8 @@ export class RegistryClient {
       };
       if (req.body instanceof ReadableStream) init.duplex = "half";
       const res = replayable && req.idempotent !== false
-        ? await this.#sendWithRetry(url, init)
-        : await this.#sendFollowing(url, init);
+        ? await this.#sendWithRetry(url, init, { note })
+        : await this.#sendFollowing(url, init, { note });
       if (
         res.status === 401 && !renewed && replayable && own && finalOrigin(res) === target.origin
       ) {
@@ -251,20 +299,23 @@ export class RegistryClient {
         this.authorizer.invalidate(host, req.scope ?? "");
         await res.body?.cancel();
         renewed = true;
+        note = "again with a renewed token after HTTP 401";
         continue;
       }
       return res;
     }
   }
 
-  async #sendWithRetry(url: string, init: RequestInit): Promise<Response> {
+  async #sendWithRetry(url: string, init: RequestInit, why: Why = {}): Promise<Response> {
     const times = this.#opts.retryTimes ?? 3;
     const delay = { baseMs: this.#opts.retryDelayMs ?? 500, fixed: this.#opts.fixedRetryDelay };
+    let retryNote = "";
     for (let attempt = 0;; attempt++) {
       let res: Response;
       try {
-        res = await this.#sendFollowing(url, init);
+        res = await this.#sendFollowing(url, init, attempt ? { note: retryNote } : why);
       } catch (e) {
+        retryNote = `retry ${attempt + 1} after: ${errorText(e)}`;
         if (attempt >= times || init.signal?.aborted || isNotTls(e) || isCertError(e)) throw e;
         await sleep(retryDelay(delay, attempt), init.signal ?? undefined);
         continue;
@@ -272,17 +323,19 @@ export class RegistryClient {
       if (!RETRYABLE_STATUS.has(res.status) || attempt >= times) return res;
       const wait = retryAfterMs(res.headers.get("retry-after")) ?? retryDelay(delay, attempt);
       await res.body?.cancel();
+      retryNote = `retry ${attempt + 1} after HTTP ${res.status}`;
       this.#opts.debug?.(`retrying in ${wait}ms after HTTP ${res.status}`);
       await sleep(wait, init.signal ?? undefined);
     }
   }
 
-  async #sendFollowing(url: string, init: RequestInit): Promise<Response> {
+  async #sendFollowing(url: string, init: RequestInit, why: Why = {}): Promise<Response> {
     let current = url;
     const origin = new URL(url).origin;
     let headers = new Headers(init.headers);
     for (let hop = 0;; hop++) {
-      const res = await this.#send(current, { ...init, headers, redirect: "manual" });
+      const note = hop ? `redirected from ${redactUrl(url)}` : why.note;
+      const res = await this.#send(current, { ...init, headers, redirect: "manual" }, note);
       const location = res.headers.get("location");
       if (![301, 302, 303, 307, 308].includes(res.status) || !location) {
         FINAL_URL.set(res, current);
@@ -329,19 +382,24 @@ export class RegistryClient {
     this.#tlsClients.clear();
   }
 
-  async #send(url: string, init: RequestInit): Promise<Response> {
+  async #send(url: string, init: RequestInit, note?: string): Promise<Response> {
     this.requests++;
     const started = performance.now();
     const method = init.method ?? "GET";
+    // Why the request is made, so that a trace explains itself (what, and why again).
+    const why = () => {
+      const purpose = requestPurpose(method, new URL(url));
+      return ` (${note ? `${purpose}; ${note}` : purpose})`;
+    };
     try {
       const u = new URL(url);
       // Headers are due within the read timeout after the body is sent: allow 256 KiB/s for it.
       const bodyBytes = init.body instanceof Uint8Array ? init.body.byteLength : 0;
       const timeoutMs = (this.#opts.readTimeoutMs ?? 60_000) + Math.ceil(bodyBytes / 256);
       const deadline = new AbortController();
-      const timer = init.body instanceof ReadableStream ? undefined : setTimeout(
-        () => deadline.abort(new DtoolError(`no response within ${timeoutMs}ms`)),
+      const cancelTimer = init.body instanceof ReadableStream ? undefined : after(
         timeoutMs,
+        () => deadline.abort(new DtoolError(`no response within ${timeoutMs}ms`)),
       );
       const signal = init.signal
         ? AbortSignal.any([init.signal, deadline.signal])
@@ -356,17 +414,23 @@ export class RegistryClient {
           res = await fetch(url, client ? { ...init, signal, client } : { ...init, signal });
         }
       } finally {
-        clearTimeout(timer);
+        cancelTimer?.();
       }
       this.#opts.debug?.(
-        `${method} ${redactUrl(url)} ${res.status} ${Math.round(performance.now() - started)}ms`,
+        `${method} ${redactUrl(url)} ${res.status} ${Math.round(performance.now() - started)}ms` +
+          why(),
       );
       return res;
     } catch (e) {
-      this.#opts.debug?.(`${method} ${redactUrl(url)} failed: ${errorText(e)}`);
+      this.#opts.debug?.(`${method} ${redactUrl(url)} failed: ${errorText(e)}${why()}`);
       throw e;
     }
   }
+}
+
+/** Why a request is sent beyond what its method and path say (a retry, a fallback). */
+interface Why {
+  note?: string;
 }
 
 function isCertError(err: unknown): boolean {
@@ -398,9 +462,10 @@ function retryAfterMs(value: string | null): number | undefined {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { responseError } from "./http.ts";
  * const e = await responseError(new Response(null, { status: 404 }), "manifest x:1");
- * console.log(e.message); // "manifest x:1 not found (HTTP 404)"
+ * assert.deepEqual(e.message, "manifest x:1 not found (HTTP 404)");
  * ```
  */
 export async function responseError(res: Response, what: string): Promise<DtoolError> {

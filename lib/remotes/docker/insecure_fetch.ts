@@ -7,11 +7,29 @@
  *
  * @module
  */
-import { request as httpsRequest } from "node:https";
-import { type IncomingMessage, request as httpRequest } from "node:http";
+import type { IncomingMessage } from "node:http";
 import type { Socket } from "node:net";
-import { pipeline, Readable } from "node:stream";
-import { connect as tlsConnect } from "node:tls";
+
+/**
+ * The Node modules this file needs, imported on first use: loading them
+ * boots Deno's Node layer, tens of milliseconds that every command would
+ * pay at start-up for a transport few runs use.
+ */
+async function node() {
+  const [https, http, stream, tls] = await Promise.all([
+    import("node:https"),
+    import("node:http"),
+    import("node:stream"),
+    import("node:tls"),
+  ]);
+  return {
+    httpsRequest: https.request,
+    httpRequest: http.request,
+    pipeline: stream.pipeline,
+    Readable: stream.Readable,
+    tlsConnect: tls.connect,
+  };
+}
 
 const agentOptions = { rejectUnauthorized: false, keepAlive: true };
 
@@ -30,6 +48,7 @@ export async function insecureFetch(
   init: RequestInit = {},
   client: { cert?: string; key?: string } = {},
 ): Promise<Response> {
+  const { httpsRequest, pipeline, Readable } = await node();
   const proxy = proxyFor(new URL(url));
   const socket = proxy ? await openTunnel(proxy, new URL(url), client) : undefined;
   return await new Promise<Response>((resolve, reject) => {
@@ -110,12 +129,13 @@ export function proxyFor(url: URL): URL | undefined {
 }
 
 /** A connection through an HTTP CONNECT tunnel, then TLS without verification. */
-function openTunnel(
+async function openTunnel(
   proxy: URL,
   target: URL,
   client: { cert?: string; key?: string },
 ): Promise<Socket> {
-  return new Promise((resolve, reject) => {
+  const { httpRequest, tlsConnect } = await node();
+  return await new Promise((resolve, reject) => {
     const port = target.port || "443";
     const headers: Record<string, string> = { host: `${target.hostname}:${port}` };
     if (proxy.username) {

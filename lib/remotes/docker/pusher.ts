@@ -22,6 +22,7 @@ import type {
 import { DockerFetcher } from "./fetcher.ts";
 import { isRetryableStatus, type RegistryClient, responseError } from "./http.ts";
 import { repositoryScope } from "./scope.ts";
+import { takeRawBody } from "./passthrough.ts";
 
 /** Tuning of a {@linkcode DockerPusher}. */
 export interface DockerPusherOptions {
@@ -41,10 +42,11 @@ export interface DockerPusherOptions {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { DockerPusher } from "./pusher.ts";
  * import { RegistryClient } from "./http.ts";
  * const p = new DockerPusher(new RegistryClient({}), "localhost:5000", "team/app");
- * console.log(p.repository); // "team/app"
+ * assert.deepEqual(p.repository, "team/app");
  * ```
  */
 export class DockerPusher implements Pusher, Mounter, ReferrersIndexer {
@@ -187,7 +189,8 @@ export class DockerPusher implements Pusher, Mounter, ReferrersIndexer {
         method: "PUT",
         url: withDigest(location, desc.digest),
         headers: { "content-type": "application/octet-stream" },
-        body,
+        // A registry source's body goes straight out, unread; the registry checks its digest.
+        body: takeRawBody(body) ?? body,
         scope: this.#scope(),
         signal: options.signal,
       }).then(
@@ -249,6 +252,12 @@ export class DockerPusher implements Pusher, Mounter, ReferrersIndexer {
   ): Promise<void> {
     if (res.status !== 201) {
       const e = await responseError(res, `upload of ${this.#what(desc)}`);
+      // The registry hashed what it received and it is not the digest: the bytes that came
+      // (unread, see passthrough.ts) were not the content. Like a mismatch found by the
+      // fetcher, that is worth fetching again.
+      if (res.status === 400 && /digest invalid/i.test(e.message)) {
+        throw new DigestMismatchError(`${e.message} (the source sent other bytes)`, { cause: e });
+      }
       // A streamed body was never retried by the HTTP layer: a 5xx may pass on a new try.
       if (opts.streamed && isRetryableStatus(res.status)) {
         throw new TransientError(e.message, { cause: e });

@@ -19,8 +19,9 @@ const MAX_PAGE_BYTES = 16 * 1024 * 1024;
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { nextLink } from "./tags.ts";
- * console.log(nextLink('</v2/a/tags/list?n=2&last=b>; rel="next"')); // "/v2/a/tags/list?n=2&last=b"
+ * assert.deepEqual(nextLink('</v2/a/tags/list?n=2&last=b>; rel="next"'), "/v2/a/tags/list?n=2&last=b");
  * ```
  */
 export function nextLink(header: string | null): string | undefined {

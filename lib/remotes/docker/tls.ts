@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { joinPath as join } from "../../path.ts";
 import { UsageError } from "../../errors.ts";
 
 /** What a certificate directory holds. */
@@ -41,8 +41,9 @@ async function readDirNames(dir: string): Promise<string[] | undefined> {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { readCertDir } from "./tls.ts";
- * console.log(await readCertDir("/nonexistent")); // undefined
+ * assert.deepEqual(await readCertDir("/nonexistent"), undefined);
  * ```
  */
 export async function readCertDir(dir: string): Promise<TlsMaterial | undefined> {

@@ -1,0 +1,94 @@
+/**
+ * `deno task bundle`: `dist/dtool.js`, one self-contained JavaScript file
+ * (npm dependencies included) that runs with `deno run -A dtool.js …` from
+ * any folder, offline, with no `node_modules` and no `deno.json`.
+ *
+ * `deno bundle` (esbuild) gives CommonJS code such as commander a `require`
+ * made with `createRequire` from `node:module`, imported at the top of the
+ * file: that import alone boots Deno's Node layer, ~30 ms on every start.
+ * This script swaps it for a `require` that loads the built-in module when
+ * commander first asks for one, so commands that never load commander
+ * never pay for it.
+ *
+ * Usage: deno task bundle [--out-dir DIR]   (default: dist)
+ *
+ * @module
+ */
+
+/** What esbuild writes for CommonJS `require` of built-ins, and what replaces it. */
+export const EAGER_REQUIRE =
+  'import { createRequire as __deno_internal_createRequire } from "node:module";\n' +
+  "var __require = __deno_internal_createRequire(import.meta.url);\n";
+/** The lazy `require`: built-in modules only, which is all the bundled npm code asks for. */
+export const LAZY_REQUIRE = "var __require = (id) => process.getBuiltinModule(id);\n";
+
+/** The `deno bundle` arguments that write `outFile` from `cli.ts`. */
+export function bundleArgs(outFile: string): string[] {
+  return ["bundle", "--quiet", "--platform", "deno", "--output", outFile, "cli.ts"];
+}
+
+/**
+ * Makes the bundle's `require` lazy; throws when the bundler's output no
+ * longer has the expected shape, rather than shipping a slow file silently.
+ *
+ * @example
+ * ```ts
+ * import { EAGER_REQUIRE, LAZY_REQUIRE, lazyRequire } from "./bundle.ts";
+ * const out = lazyRequire(`var a = 1;\n${EAGER_REQUIRE}var b = __require("node:fs");\n`);
+ * if (!out.includes(LAZY_REQUIRE) || out.includes("node:module")) throw new Error(out);
+ * ```
+ */
+export function lazyRequire(code: string): string {
+  const count = code.split(EAGER_REQUIRE).length - 1;
+  if (count > 1) throw new Error("bundle: the node:module require appears more than once");
+  if (count === 0) {
+    if (/from "node:module"/.test(code)) {
+      throw new Error("bundle: deno bundle's require shim changed; update scripts/bundle.ts");
+    }
+    return code;
+  }
+  return code.replace(EAGER_REQUIRE, LAZY_REQUIRE);
+}
+
+/** Node modules the bundle may import at its top: none, so that start-up stays fast. */
+export function eagerNodeImports(code: string): string[] {
+  return [...code.matchAll(/^import\s[^;]*?from\s+"(node:[^"]+)"/gm)].map((m) => m[1]);
+}
+
+/** Builds the bundle into `outDir` and returns the file's path. */
+export async function buildBundle(outDir: string): Promise<string> {
+  const root = new URL("..", import.meta.url);
+  const outFile = `${outDir.replace(/[\\/]+$/, "")}/dtool.js`;
+  await Deno.mkdir(outDir, { recursive: true });
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: bundleArgs(outFile),
+    cwd: root,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    // deno-lint-ignore no-control-regex
+    const text = new TextDecoder().decode(out.stderr).replace(/\x1b\[[0-9;]*m/g, "").trim();
+    throw new Error(`bundle: deno bundle failed: ${text.split("\n").find(Boolean) ?? "no output"}`);
+  }
+  const code = lazyRequire(await Deno.readTextFile(outFile));
+  const eager = eagerNodeImports(code);
+  if (eager.length) throw new Error(`bundle: imports ${eager.join(", ")} at start-up`);
+  await Deno.writeTextFile(outFile, code);
+  return outFile;
+}
+
+if (import.meta.main) {
+  const i = Deno.args.indexOf("--out-dir");
+  const outDir = i >= 0 ? Deno.args[i + 1] : "dist";
+  if (!outDir || Deno.args.length !== (i >= 0 ? 2 : 0)) {
+    console.error("usage: deno task bundle [--out-dir DIR]");
+    Deno.exit(2);
+  }
+  try {
+    console.error(`bundled ${await buildBundle(outDir)}`);
+  } catch (e) {
+    console.error((e as Error).message);
+    Deno.exit(1);
+  }
+}

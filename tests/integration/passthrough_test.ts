@@ -1,0 +1,107 @@
+/**
+ * Registry to registry without byte progress, a large blob's body goes from the source response
+ * to the destination PUT unread (lib/remotes/docker/passthrough.ts). The destination registry
+ * then verifies the digest: corrupted source bytes must still never be stored or tagged.
+ */
+import assert from "node:assert/strict";
+import { copyImage, DockerFetcher, DockerResolver, RegistryClient } from "../../mod.ts";
+import { takeRawBody } from "../../lib/remotes/docker/passthrough.ts";
+import { PASSTHROUGH_MIN_SIZE } from "../../lib/remotes/docker/fetcher.ts";
+import { blobGet, startFaultProxy } from "../helpers/fault_proxy.ts";
+import { pushOciImage } from "../helpers/images.ts";
+import { startRegistry } from "../helpers/registry.ts";
+import { skopeo, skopeoInspectRaw } from "../helpers/skopeo.ts";
+
+const LAYER = PASSTHROUGH_MIN_SIZE + 4096;
+
+Deno.test("large blobs are handed over unread; corrupted bytes are refused by the destination and fetched again", async (t) => {
+  const src = await startRegistry();
+  const dst = await startRegistry();
+  const fx = await pushOciImage(src, "pass/app:1", { layers: 1, layerSize: LAYER });
+  const layer = fx.layers![0];
+  const proxy = await startFaultProxy(src.url, {
+    rules: [{ match: blobGet(layer.digest), times: 1, fault: { kind: "corrupt" } }],
+  });
+  try {
+    await t.step(
+      "the fetcher offers the body only when no byte progress is asked for",
+      async () => {
+        const client = new RegistryClient({});
+        const fetcher = new DockerFetcher(client, src.host, "pass/app");
+        const quiet = await fetcher.fetch(layer);
+        const raw = takeRawBody(quiet);
+        assert.ok(raw, "a large blob without onProgress is offered");
+        await raw.cancel();
+        const counted = await fetcher.fetch(layer, { onProgress: () => {} });
+        assert.equal(takeRawBody(counted), undefined);
+        await counted.cancel();
+        const { digest, mediaType, raw: bytes } = fx.config!;
+        const small = await fetcher.fetch({ digest, mediaType, size: bytes.byteLength });
+        assert.equal(takeRawBody(small), undefined, "small blobs keep the verifying path");
+        await small.cancel();
+        await client.close();
+      },
+    );
+
+    await t.step(
+      "a corrupted download is refused by the registry, retried, then stored right",
+      async () => {
+        const result = await copyImage(
+          { resolver: new DockerResolver({ retryDelayMs: 50 }), ref: `${proxy.host}/pass/app:1` },
+          {
+            resolver: new DockerResolver({ retryDelayMs: 50 }),
+            ref: `${dst.host}/pass/app:1`,
+            tag: "1",
+          },
+          {},
+        );
+        assert.equal(proxy.stats.byKind.corrupt, 1);
+        assert.ok(result.retries >= 1, `retries ${result.retries}`);
+        assert.deepEqual(await skopeoInspectRaw(`${dst.host}/pass/app:1`), fx.raw);
+        // Every stored byte reads back with its digest (skopeo verifies as it copies).
+        await skopeo([
+          "copy",
+          "--src-tls-verify=false",
+          "--dest-tls-verify=false",
+          `docker://${dst.host}/pass/app:1`,
+          `docker://${dst.host}/pass/check:1`,
+        ]);
+      },
+    );
+  } finally {
+    await proxy.stop();
+    await src.stop();
+    await dst.stop();
+  }
+});
+
+Deno.test("a source that always corrupts a large blob leaves the destination tag unset", async () => {
+  const src = await startRegistry();
+  const dst = await startRegistry();
+  const fx = await pushOciImage(src, "pass/bad:1", { layers: 1, layerSize: LAYER });
+  const proxy = await startFaultProxy(src.url, {
+    rules: [{ match: blobGet(fx.layers![0].digest), fault: { kind: "corrupt" } }],
+  });
+  try {
+    await assert.rejects(
+      () =>
+        copyImage(
+          { resolver: new DockerResolver({ retryDelayMs: 10 }), ref: `${proxy.host}/pass/bad:1` },
+          {
+            resolver: new DockerResolver({ retryDelayMs: 10 }),
+            ref: `${dst.host}/pass/bad:1`,
+            tag: "1",
+          },
+          { retryTimes: 1 },
+        ),
+      /digest|invalid/i,
+    );
+    const res = await fetch(`${dst.url}/v2/pass/bad/manifests/1`, { method: "HEAD" });
+    await res.body?.cancel();
+    assert.equal(res.status, 404, "the tag was never written");
+  } finally {
+    await proxy.stop();
+    await src.stop();
+    await dst.stop();
+  }
+});

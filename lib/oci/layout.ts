@@ -50,7 +50,7 @@ export interface OpenLayoutOptions {
  * import { OciLayout } from "./layout.ts";
  * const dir = await Deno.makeTempDir();
  * const layout = await OciLayout.open(dir, { create: true });
- * console.log((await layout.readIndex()).manifests.length); // 0
+ * console.log((await layout.readIndex()).length); // 0
  * ```
  */
 export class OciLayout {

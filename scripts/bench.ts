@@ -12,6 +12,9 @@
  * - E: inspect of image A                 (5 runs)
  * - F: list-tags of a repository with 150 tags (5 runs)
  * - G: copy of image A into an `oci-archive:` file  (2 runs, a new archive each run)
+ * - H: copy of image A into an `oci:` layout        (2 runs, a new layout each run)
+ * - I: copy of image A from an `oci:` layout (written by skopeo) to the registry (2 runs)
+ * - J: copy of image B (1 GiB) into an `oci:` layout (2 runs; its peak RSS is the figure)
  * - S: skopeo pushing 8 × 64 MiB into `dtool serve` and into docker-registry, pulling it back from
  *      each, and each server's peak RSS during a 1 GiB push (see bench_serve.ts)
  *
@@ -47,14 +50,18 @@ import { PERMISSIONS, V8_FLAGS } from "./compile.ts";
 import { buildBundle } from "./bundle.ts";
 
 type Tool = "dtool" | "skopeo";
-type ScenarioId = "A" | "B" | "C" | "D" | "E" | "F" | "G";
-type Kind = "copy" | "recopy" | "inspect" | "list-tags" | "archive";
+type ScenarioId = "A" | "B" | "C" | "D" | "E" | "F" | "G" | "H" | "I" | "J";
+type Kind = "copy" | "recopy" | "inspect" | "list-tags" | "archive" | "from-layout";
 
 interface Scenario {
   id: ScenarioId;
   kind: Kind;
   title: string;
   runs: number;
+  /** For local destinations: the transport written (default oci-archive). */
+  local?: "oci" | "oci-archive";
+  /** The source image (default A). */
+  image?: "A" | "B";
 }
 
 const MiB = 1024 * 1024;
@@ -66,6 +73,16 @@ const SCENARIOS: Scenario[] = [
   { id: "E", kind: "inspect", title: "inspect A", runs: 5 },
   { id: "F", kind: "list-tags", title: "list-tags (150)", runs: 5 },
   { id: "G", kind: "archive", title: "copy A into oci-archive:", runs: 2 },
+  { id: "H", kind: "archive", title: "copy A into oci:", runs: 2, local: "oci" },
+  { id: "I", kind: "from-layout", title: "copy A from oci: to a registry", runs: 2 },
+  {
+    id: "J",
+    kind: "archive",
+    title: "copy B (1 GiB) into oci:",
+    runs: 2,
+    local: "oci",
+    image: "B",
+  },
 ];
 const TAG_COUNT = 150;
 
@@ -101,7 +118,7 @@ interface Options {
   json?: string;
 }
 
-const USAGE = "usage: deno task bench [--quick] [--only A,B,C,D,E,F,G,S] [--json FILE]";
+const USAGE = "usage: deno task bench [--quick] [--only A,B,C,D,E,F,G,H,I,J,S] [--json FILE]";
 
 function parseOptions(args: string[]): Options {
   const opts: Options = { quick: false, only: SCENARIOS.map((s) => s.id), serve: true };
@@ -536,8 +553,9 @@ async function archiveScenario(
 ): Promise<void> {
   for (let run = 0; run <= sc.runs; run++) {
     for (const [i, tool] of order(Math.max(run, 1)).entries()) {
-      const path = `${env.tmp}/${sc.id.toLowerCase()}-${tool}-r${run}.tar`;
-      const dest = `oci-archive:${path}:1`;
+      const oci = sc.local === "oci";
+      const path = `${env.tmp}/${sc.id.toLowerCase()}-${tool}-r${run}${oci ? "" : ".tar"}`;
+      const dest = `${oci ? "oci" : "oci-archive"}:${path}:1`;
       const debug = run === 0; // the --debug run counts requests and is not timed
       const m = await runCopy(env, tool, img.ref, dest, debug);
       if (debug) r[tool].requests = countRequests(tool, m);
@@ -552,7 +570,42 @@ async function archiveScenario(
           fail(r, `${tool} copy to ${dest}: digest ${got}, source ${img.digest}`);
         }
       }
-      await Deno.remove(path).catch(() => {});
+      await Deno.remove(path, { recursive: true }).catch(() => {});
+    }
+  }
+}
+
+/**
+ * Copies `img` with each tool from an OCI layout (written once by skopeo,
+ * not measured) to new repositories of the destination registry.
+ */
+async function fromLayoutScenario(
+  env: Env,
+  sc: Scenario,
+  r: ScenarioResult,
+  img: BenchImage,
+): Promise<void> {
+  const layout = `oci:${env.tmp}/layout-${sc.id.toLowerCase()}:1`;
+  await skopeoBytes([
+    "copy",
+    "--quiet",
+    "--preserve-digests",
+    "--src-tls-verify=false",
+    `docker://${img.ref}`,
+    layout,
+  ]);
+  for (let run = 0; run <= sc.runs; run++) {
+    for (const [i, tool] of order(Math.max(run, 1)).entries()) {
+      const dest = `${env.dst.host}/bench/${sc.id.toLowerCase()}-${tool}-r${run}:1`;
+      const debug = run === 0; // the --debug run counts requests and is not timed
+      const m = await runCopy(env, tool, layout, dest, debug);
+      if (debug) r[tool].requests = countRequests(tool, m);
+      else {
+        progress(r, run, tool, m);
+        record(r, tool, run, i === 0, m);
+      }
+      if (!m.ok) fail(r, `${tool} copy from ${layout} exited ${m.code}`);
+      else await verifyDigest(r, tool, dest, img.digest);
     }
   }
 }
@@ -867,7 +920,9 @@ async function bench(
   const images: Partial<Record<"A" | "B" | "C", BenchImage>> = {};
   const needs = (id: ScenarioId) => selected.some((s) => s.id === id);
   for (const id of ["A", "B", "C"] as const) {
-    const wanted = needs(id) || (id === "A" && (needs("D") || needs("E") || needs("G")));
+    const wanted = needs(id) ||
+      (id === "A" && ["D", "E", "G", "H", "I"].some((d) => needs(d as ScenarioId))) ||
+      (id === "B" && needs("J"));
     if (!wanted) continue;
     const t0 = performance.now();
     images[id] = await pushBenchImage(
@@ -959,9 +1014,13 @@ async function bench(
       const last = await copyScenario(env, sc, r, img);
       if (sc.id === "A") recopyDests = last;
     } else if (sc.kind === "archive") {
-      const img = images.A!;
+      const img = images[sc.image ?? "A"]!;
       r.blobBytes = img.blobBytes;
       await archiveScenario(env, sc, r, img);
+    } else if (sc.kind === "from-layout") {
+      const img = images.A!;
+      r.blobBytes = img.blobBytes;
+      await fromLayoutScenario(env, sc, r, img);
     } else if (sc.kind === "recopy") {
       const img = images.A!;
       r.blobBytes = img.blobBytes;
@@ -982,7 +1041,7 @@ async function bench(
     } else {
       await readScenario(env, sc, r, `${src.host}/bench/tags`, checkTags);
     }
-    const copies = sc.kind === "copy" || sc.kind === "archive" ? r.blobBytes : null;
+    const copies = ["copy", "archive", "from-layout"].includes(sc.kind) ? r.blobBytes : null;
     const dReq = r.dtool.requests;
     const sReq = r.skopeo.requests;
     r.dtool = { ...summarize(r, "dtool", copies), requests: dReq };

@@ -13,7 +13,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { dirname } from "node:path";
+import { parentDir as dirname } from "../path.ts";
 import { Header, Pax } from "./tar_deps.ts";
 import { Digester, type Expected, parseDigest, verifyDigester } from "../digest.ts";
 import { DigestMismatchError, DtoolError } from "../errors.ts";

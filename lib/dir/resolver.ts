@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { join } from "node:path";
+import { joinPath as join } from "../path.ts";
 import { parseDigest } from "../digest.ts";
 import { DtoolError, NotFoundError, UsageError } from "../errors.ts";
 import { type Descriptor, MAX_MANIFEST_BYTES, parseManifest } from "../manifest.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
+import { joinPath as join, parentDir as dirname } from "../path.ts";
 import { Digester, type Expected, parseDigest, verifyDigester } from "../digest.ts";
 import { DigestMismatchError, DtoolError, NotFoundError } from "../errors.ts";
 import type { ContentWriter, FetchOptions } from "../remotes/remotes.ts";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { dirname, join } from "node:path";
+import { joinPath as join, parentDir as dirname } from "../path.ts";
 import { parseDigest } from "../digest.ts";
 import {
   DigestMismatchError,

@@ -50,6 +50,54 @@ export function lazyRequire(code: string): string {
   return code.replace(EAGER_REQUIRE, LAZY_REQUIRE);
 }
 
+/**
+ * Turns the bundle's top-level imports of Node built-ins (which npm code
+ * such as node-tar brings, and which esbuild hoists to the top even when
+ * only a lazily loaded command uses them) into bindings made on first use:
+ * each imported name becomes a getter on `globalThis` that loads the
+ * built-in with `process.getBuiltinModule` when code first reads it. The
+ * import lines go, so the names resolve to those getters; a name the
+ * bundle declares itself would have clashed with the import already.
+ *
+ * @example
+ * ```ts
+ * import { eagerNodeImports, lazyNodeImports } from "./bundle.ts";
+ * const out = lazyNodeImports('import fs, { join as j } from "node:path";\nj("a", "b");\n');
+ * if (eagerNodeImports(out).length !== 0 || !out.includes('"j", "node:path", "join"')) {
+ *   throw new Error(out);
+ * }
+ * ```
+ */
+export function lazyNodeImports(code: string): string {
+  const bindings: string[] = [];
+  const out = code.replace(
+    /^import\s+([^;]*?)\s+from\s+"(node:[^"]+)";\n/gm,
+    (_all, clause: string, id: string) => {
+      const named = clause.match(/\{([^}]*)\}/);
+      const rest = clause.replace(/\{[^}]*\}/, "").split(",").map((p) => p.trim()).filter(Boolean);
+      for (const part of rest) {
+        const ns = part.match(/^\*\s+as\s+(\S+)$/);
+        bindings.push(JSON.stringify(ns ? ns[1] : part) + `, "${id}"`);
+      }
+      for (const spec of named ? named[1].split(",").map((p) => p.trim()).filter(Boolean) : []) {
+        const [name, local = name] = spec.split(/\s+as\s+/).map((p) => p.trim());
+        bindings.push(`${JSON.stringify(local)}, "${id}", ${JSON.stringify(name)}`);
+      }
+      return "";
+    },
+  );
+  if (bindings.length === 0) return code;
+  const prelude =
+    "const __lazyNode = (name, id, pick) => Object.defineProperty(globalThis, name, " +
+    "{ configurable: true, get() { const m = process.getBuiltinModule(id); " +
+    "const v = pick === undefined ? m : m[pick]; " +
+    "Object.defineProperty(globalThis, name, { value: v, configurable: true, writable: true }); " +
+    "return v; } });\n" + bindings.map((b) => `__lazyNode(${b});\n`).join("");
+  // Below the shebang, which must stay the first line.
+  const shebang = out.startsWith("#!") ? out.slice(0, out.indexOf("\n") + 1) : "";
+  return shebang + prelude + out.slice(shebang.length);
+}
+
 /** Node modules the bundle may import at its top: none, so that start-up stays fast. */
 export function eagerNodeImports(code: string): string[] {
   return [...code.matchAll(/^import\s[^;]*?from\s+"(node:[^"]+)"/gm)].map((m) => m[1]);
@@ -71,7 +119,7 @@ export async function buildBundle(outDir: string): Promise<string> {
     const text = new TextDecoder().decode(out.stderr).replace(/\x1b\[[0-9;]*m/g, "").trim();
     throw new Error(`bundle: deno bundle failed: ${text.split("\n").find(Boolean) ?? "no output"}`);
   }
-  const code = lazyRequire(await Deno.readTextFile(outFile));
+  const code = lazyNodeImports(lazyRequire(await Deno.readTextFile(outFile)));
   const eager = eagerNodeImports(code);
   if (eager.length) throw new Error(`bundle: imports ${eager.join(", ")} at start-up`);
   await Deno.writeTextFile(outFile, code);

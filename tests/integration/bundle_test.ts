@@ -67,6 +67,27 @@ Deno.test("the bundle runs alone, offline, from a folder outside the checkout", 
       assert.equal(info.Layers.length, 2);
     });
 
+    await t.step("archives, layouts and a referrers listing work from the bundle", async () => {
+      // node-tar and Node built-ins are loaded on first use inside the bundle: exercise them.
+      const fx = await pushOciImage(reg, "bundle/arch:1", { layers: 2 });
+      for (const dest of ["oci-archive:a.tar:1", "docker-archive:d.tar:app:1", "oci:layout:1"]) {
+        const r = await run("copy", "-q", `docker://${fx.ref}`, dest);
+        assert.equal(r.code, 0, `${dest}: ${r.stderr}`);
+      }
+      const back = await run(
+        "copy",
+        "-q",
+        "oci-archive:a.tar:1",
+        `docker://${reg.host}/bundle/back:1`,
+      );
+      assert.equal(back.code, 0, back.stderr);
+      const raw = await run("inspect", "--raw", `docker://${reg.host}/bundle/back:1`);
+      assert.equal(raw.stdout, new TextDecoder().decode(fx.raw));
+      const refs = await run("referrers", "oci:layout:1");
+      assert.equal(refs.code, 0, refs.stderr);
+      assert.deepEqual(JSON.parse(refs.stdout).manifests, []);
+    });
+
     await t.step("a mistake is reported by commander, loaded lazily from the bundle", async () => {
       const r = await run("inspect", "--bogus", "docker://x/y:1");
       assert.equal(r.code, 2);

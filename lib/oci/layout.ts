@@ -100,12 +100,17 @@ export class OciLayout {
   async #create(): Promise<void> {
     await Deno.mkdir(this.dir, { recursive: true });
     const marker = join(this.dir, LAYOUT_FILE);
+    // Written whole under a temporary name, then hard-linked into place: a concurrent reader
+    // never sees an empty marker, and a second creator's link fails instead of replacing the
+    // file (its inode is what the layout lock holds).
+    const tmp = temporaryPath(this.dir);
     try {
-      await Deno.writeTextFile(marker, JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }), {
-        createNew: true,
-      });
+      await Deno.writeTextFile(tmp, JSON.stringify({ imageLayoutVersion: LAYOUT_VERSION }));
+      await Deno.link(tmp, marker);
     } catch (e) {
       if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    } finally {
+      await Deno.remove(tmp).catch(() => {});
     }
     // Under the lock, so a concurrent creator's first ref is not overwritten by an empty index.
     await this.#withLock(async () => {

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { DigestMismatchError, InvalidManifestError, NotFoundError } from "../errors.ts";
 import type { Descriptor, ParsedManifest } from "../manifest.ts";
 import { isIndexMediaType, isManifestMediaType } from "../media_types.ts";
 import { fallbackTag, referrerDescriptor, subjectOf } from "../referrers.ts";
@@ -36,7 +37,16 @@ export async function layoutReferrers(
   const found = new Map<string, Descriptor>();
   for (const d of entries) {
     if (!isManifestMediaType(d.mediaType) && !isIndexMediaType(d.mediaType)) continue;
-    const m = await read(d);
+    let m: ParsedManifest;
+    try {
+      m = await read(d);
+    } catch (e) {
+      // An entry whose manifest is gone or broken refers to nothing that could be copied; it
+      // must not stop the referrers of every other image from being found.
+      if (e instanceof NotFoundError || e instanceof DigestMismatchError) continue;
+      if (e instanceof InvalidManifestError) continue;
+      throw e;
+    }
     if (refName(d) === fallbackTag(subject) && m.kind === "index") {
       for (const r of m.index.manifests) found.set(r.digest, r);
     } else if (subjectOf(m) === subject) {

@@ -379,6 +379,16 @@ export class RegistryStorage {
       const next = structuredClone(record ?? { repositories: {} });
       const r = next.repositories[repository];
       if (r) r.manifests = r.manifests.filter((m) => m.digest !== digest);
+      // A child of an index of this repository stays reachable through it: refuse, rather than
+      // answer 202 and go on serving it.
+      const after = (await this.#build(manifests, next)).repositories.get(repository);
+      if (after?.manifests.has(digest)) {
+        throw new RegistryError(
+          "UNSUPPORTED",
+          `manifest ${repository}@${digest} is named by an index of ${repository}; ` +
+            `delete that index first`,
+        );
+      }
       return { manifests, sidecar: next, result: undefined };
     });
   }

@@ -64,6 +64,20 @@ export function planSync(images: SourceImage[], opts: PlanOptions): SyncItem[] {
   const location = opts.destination.location.replace(/^docker:\/\//, "").replace(/\/+$/, "");
   if (location === "") throw new UsageError("the destination is empty");
   const items: SyncItem[] = [];
+  // Two sources under one destination name would overwrite each other (and, into dir:, delete
+  // each other's files): refuse before anything is copied, across every shard.
+  const seen = new Map<string, string>();
+  for (const source of images) {
+    const named = nameWithTag(destinationName(source, opts));
+    const other = seen.get(named);
+    if (other !== undefined && other !== source.ref) {
+      throw new UsageError(
+        `${other} and ${source.ref} would both be written to ${named}; ` +
+          `use --scoped to keep their full names`,
+      );
+    }
+    seen.set(named, source.ref);
+  }
   for (const source of images) {
     if (!inShard(source.ref, opts.shard)) continue;
     const name = destinationName(source, opts);

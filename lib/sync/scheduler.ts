@@ -15,7 +15,7 @@ import {
   copyImage,
   type CopyOptions,
 } from "../copy.ts";
-import { NotFoundError } from "../errors.ts";
+import { NotFoundError, UsageError } from "../errors.ts";
 import type { Descriptor, ParsedManifest } from "../manifest.ts";
 import { parseManifest } from "../manifest.ts";
 import { isNonDistributableMediaType } from "../media_types.ts";
@@ -304,11 +304,12 @@ export async function syncImages(tasks: SyncTask[], opts: SyncOptions = {}): Pro
 
 /** The digest the destination tag (or digest) names now; undefined when it names none. */
 async function currentDigest(dst: CopyDestination): Promise<string | undefined> {
-  if (dst.tag === undefined && dst.digest === undefined) return undefined;
+  // A destination named by neither tag nor digest (a dir: folder) names its one image.
+  const unnamed = dst.tag === undefined && dst.digest === undefined;
   try {
     return (await dst.resolver.resolve(dst.ref)).descriptor.digest;
   } catch (e) {
-    if (e instanceof NotFoundError) return undefined;
+    if (e instanceof NotFoundError || (unnamed && e instanceof UsageError)) return undefined;
     throw e;
   }
 }

@@ -395,6 +395,25 @@ Deno.test("serve: deletes of tags, manifests and blobs", async () => {
       "other repository keeps it",
     );
 
+    // A manifest an index of the repository names cannot go while the index stays.
+    const child = await pushImage(reg, "x", "c");
+    const index = enc.encode(JSON.stringify({
+      schemaVersion: 2,
+      mediaType: "application/vnd.oci.image.index.v1+json",
+      manifests: [{ mediaType: OCI_MANIFEST, digest: child.digest, size: child.raw.byteLength }],
+    }));
+    const put = await call(reg, "/v2/x/manifests/idx", {
+      method: "PUT",
+      headers: { "content-type": "application/vnd.oci.image.index.v1+json" },
+      body: index as BodyInit,
+    });
+    assert.equal(put.status, 201, put.text);
+    assert.equal((await call(reg, "/v2/x/manifests/c", { method: "DELETE" })).status, 202);
+    const refused = await call(reg, `/v2/x/manifests/${child.digest}`, { method: "DELETE" });
+    assert.equal(refused.status, 405);
+    assert.equal(errorCode(refused), "UNSUPPORTED");
+    assert.equal((await call(reg, `/v2/x/manifests/${child.digest}`)).status, 200);
+
     // A blob no manifest uses goes from disk once no repository records it.
     const lone = await pushBlob(reg, "d", enc.encode("lonely"));
     const path = `${reg.storage}/blobs/sha256/${lone.slice(7)}`;

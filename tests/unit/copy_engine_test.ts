@@ -17,6 +17,7 @@ import {
   NotFoundError,
   type ProgressEvent,
   type Pusher,
+  type PushOptions,
   type Resolver,
 } from "../../mod.ts";
 
@@ -274,17 +275,39 @@ Deno.test("an up-to-date destination costs nothing; blobs it has are skipped", a
   assert.equal(other.transferred, 0);
 });
 
-Deno.test("a pusher that can mount from the fetcher's store is asked first", async () => {
-  const store = memoryStore();
-  const root = image(store, "linux/amd64", 2);
-  store.tags.set("1", root.digest);
-  // Same store: every blob is already there by digest, so exists() answers first.
-  const r = await copyImage(
-    { resolver: new MemoryResolver(store), ref: "1" },
-    { resolver: new MemoryResolver(store), ref: "2", tag: "2" },
-  );
-  assert.equal(r.skipped, 4);
-  assert.equal(store.tags.get("2"), root.digest);
+Deno.test("a pusher that can mount from the fetcher's store mounts instead of copying", async () => {
+  const src = memoryStore();
+  const root = image(src, "linux/amd64", 2);
+  src.tags.set("1", root.digest);
+  const source = recorded(new MemoryResolver(src));
+  // A destination that has no blob, but can take each from where the source reads it.
+  const out = new MemoryResolver();
+  const mounted: string[] = [];
+  const inner = await out.pusher();
+  const dst: Resolver = {
+    resolve: (ref) => out.resolve(ref),
+    fetcher: (ref) => out.fetcher(ref),
+    pusher: () =>
+      Promise.resolve({
+        exists: (d: Descriptor) => inner.exists(d),
+        push: (d: Descriptor, o?: PushOptions) => inner.push(d, o),
+        mount(d: Descriptor, from: Fetcher) {
+          mounted.push(d.digest);
+          out.store.content.set(d.digest, src.content.get(d.digest)!);
+          return Promise.resolve(from !== undefined);
+        },
+      }),
+  };
+  const r = await copyImage({ resolver: source.resolver, ref: "1" }, {
+    resolver: dst,
+    ref: "2",
+    tag: "2",
+  });
+  assert.equal(r.mounted, 4);
+  assert.equal(r.transferred, 0);
+  assert.equal(mounted.length, 4);
+  assert.equal(source.stats.fetches, 1, "only the root manifest is read");
+  assert.equal(out.store.tags.get("2"), root.digest);
 });
 
 Deno.test("an abort stops the copy before the tag moves", async () => {

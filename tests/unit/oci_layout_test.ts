@@ -1,6 +1,13 @@
 /** The OCI layout store: refs in index.json, verified blob writes, the lock. */
 import assert from "node:assert/strict";
-import { computeDigest, OciLayout, withRef } from "../../mod.ts";
+import {
+  computeDigest,
+  layoutReferrers,
+  NotFoundError,
+  OciLayout,
+  parseManifest,
+  withRef,
+} from "../../mod.ts";
 
 const enc = new TextEncoder();
 const manifest = (n: number) => ({
@@ -75,4 +82,27 @@ Deno.test("open: no layout is a not-found error naming the directory", async () 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("layoutReferrers: an entry whose manifest is gone does not hide the others", async () => {
+  const subject = computeDigest(enc.encode("subject"));
+  const referrer = {
+    mediaType: "application/vnd.oci.image.manifest.v1+json",
+    digest: computeDigest(enc.encode("r")),
+    size: 1,
+  };
+  const gone = { ...referrer, digest: computeDigest(enc.encode("gone")) };
+  const raw = enc.encode(JSON.stringify({
+    schemaVersion: 2,
+    mediaType: referrer.mediaType,
+    artifactType: "application/x-sig",
+    config: { mediaType: "application/vnd.oci.empty.v1+json", digest: referrer.digest, size: 2 },
+    layers: [],
+    subject: { mediaType: referrer.mediaType, digest: subject, size: 7 },
+  }));
+  const found = await layoutReferrers([gone, referrer], subject, (d) => {
+    if (d.digest === gone.digest) return Promise.reject(new NotFoundError("gone"));
+    return Promise.resolve(parseManifest(raw, d.mediaType));
+  });
+  assert.deepEqual(found.map((d) => d.artifactType), ["application/x-sig"]);
 });

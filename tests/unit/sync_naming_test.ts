@@ -70,3 +70,25 @@ Deno.test("sources: a host alone is a whole registry", () => {
     assert.ok(!isRegistrySource(s), s);
   }
 });
+
+Deno.test("plan: two sources under one destination name are refused before anything is copied", () => {
+  const images: SourceImage[] = [
+    { ref: "docker://h/team1/app:1", registry: "h", repository: "team1/app", tag: "1" },
+    { ref: "docker://h/team2/app:1", registry: "h", repository: "team2/app", tag: "1" },
+  ];
+  for (const kind of ["docker", "oci", "dir"] as const) {
+    assert.throws(
+      () =>
+        planSync(images, {
+          destination: { kind, location: "/tmp/x" },
+          shard: { index: 0, count: 2 },
+        }),
+      /docker:\/\/h\/team1\/app:1 and docker:\/\/h\/team2\/app:1 would both be written to app:1; use --scoped/,
+    );
+  }
+  const scoped = planSync(images, {
+    destination: { kind: "dir", location: "/tmp/x" },
+    scoped: true,
+  });
+  assert.equal(new Set(scoped.map((i) => i.destination)).size, 2);
+});

@@ -395,6 +395,7 @@ export async function main(args: string[]): Promise<number> {
       copy: async () => (await import("./lib/cli/copy.ts")).runCopy(arg, dest, flags),
       inspect: async () => (await import("./lib/cli/inspect.ts")).runInspect(arg, flags),
       "list-tags": async () => (await import("./lib/cli/list_tags.ts")).runListTags(arg, flags),
+      digest: async () => (await import("./lib/cli/digest.ts")).runDigest(arg, flags),
     };
     run(quick.command, arg, actions[quick.command]);
     return await pending;

@@ -1,6 +1,6 @@
 /**
  * Parsing of the commands that scripts run most (`copy`, `inspect`,
- * `list-tags`) without the command framework: loading commander costs about 40 ms, more
+ * `list-tags`, `digest`) without the command framework: loading commander costs about 40 ms, more
  * than the rest of such a command. Only plain, well-formed command lines are
  * parsed here; anything else (help, an unknown or malformed flag, a wrong
  * number of arguments) returns `undefined` and goes to commander, so help
@@ -70,6 +70,11 @@ export const QUICK_COMMANDS: Readonly<Record<string, CommandSpec>> = {
     defaults: { tlsVerify: true, tags: true },
   },
   "list-tags": { args: 1, flags: REGISTRY_FLAGS, defaults: { tlsVerify: true } },
+  "digest": {
+    args: 1,
+    flags: { ...REGISTRY_FLAGS, "--platform": { kind: "value", key: "platform" } },
+    defaults: { tlsVerify: true },
+  },
   "copy": {
     args: 2,
     flags: {

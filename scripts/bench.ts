@@ -3,6 +3,8 @@
  *
  * Usage: deno task bench [--quick] [--only A,C] [--json FILE]
  *        deno task bench --sync   (dtool sync vs skopeo sync: see bench_sync.ts)
+ *        deno task bench --referrers   (copy of 20 referrers, with and without the API:
+ *                                       see bench_referrers.ts; skopeo copies none)
  *
  * Scenarios (sizes divided by 16 with `--quick`):
  * - A: copy of 8 layers × 64 MiB          (2 runs, fresh destination repositories each run)
@@ -1054,6 +1056,10 @@ async function bench(
 async function main(): Promise<number> {
   // The sync cases (dtool sync vs skopeo sync) live in their own script.
   if (Deno.args[0] === "--sync") return await (await import("./bench_sync.ts")).main();
+  if (Deno.args[0] === "--referrers") {
+    await (await import("./bench_referrers.ts")).main(Deno.args.slice(1));
+    return 0;
+  }
   let opts: Options;
   try {
     opts = parseOptions(Deno.args);

@@ -6,7 +6,7 @@
  * the API. Prints wall time (median of `runs`) and the HTTP requests of one
  * `--debug` run. skopeo copies no referrers, so there is no ratio.
  *
- * Usage: deno run -A scripts/bench_referrers.ts [--runs N]
+ * Usage: deno task bench --referrers [--runs N]
  *
  * @module
  */
@@ -89,9 +89,10 @@ export async function benchReferrers(runs = 3): Promise<ReferrersFigure[]> {
   return out;
 }
 
-if (import.meta.main) {
-  const i = Deno.args.indexOf("--runs");
-  const runs = i >= 0 ? Number(Deno.args[i + 1]) : 3;
+/** Prints the figures; `args` may hold `--runs N`. */
+export async function main(args: string[]): Promise<void> {
+  const i = args.indexOf("--runs");
+  const runs = i >= 0 ? Number(args[i + 1]) : 3;
   for (const f of await benchReferrers(runs)) {
     console.log(
       `copy --referrers, ${f.referrers} referrers (depth 2), ${f.mode}: ` +
@@ -99,3 +100,5 @@ if (import.meta.main) {
     );
   }
 }
+
+if (import.meta.main) await main(Deno.args);

@@ -27,17 +27,16 @@ export * from "./lib/remotes/manifest_source.ts";
 export { DockerResolver, type DockerResolverOptions } from "./lib/remotes/docker/resolver.ts";
 export { DockerFetcher, type DockerFetcherOptions } from "./lib/remotes/docker/fetcher.ts";
 export { DockerPusher } from "./lib/remotes/docker/pusher.ts";
+// The HTTP client is exported for what the registry resolver's constructors and fields name;
+// request plumbing (token challenges, the authorizer, URL helpers) stays inside lib/.
 export {
-  apiHost,
-  isLoopbackHost,
-  redactUrl,
   RegistryClient,
   type RegistryClientOptions,
   type RegistryRequest,
 } from "./lib/remotes/docker/http.ts";
-export { listCatalog, listTags } from "./lib/remotes/docker/tags.ts";
-export { type Challenge, parseChallenges } from "./lib/auth/challenge.ts";
 export { type Credentials, parseCredentials } from "./lib/auth/credentials.ts";
+export { Authorizer, type AuthorizerOptions, type Send } from "./lib/auth/authorizer.ts";
+export type { Challenge } from "./lib/auth/challenge.ts";
 export {
   type AuthEntry,
   credentialsFromConfig,
@@ -45,7 +44,6 @@ export {
   dockerConfigPath,
   readDockerConfig,
 } from "./lib/auth/docker_config.ts";
-export { Authorizer, type AuthorizerOptions, type Send } from "./lib/auth/authorizer.ts";
 export * from "./lib/copy.ts";
 export * from "./lib/inspect.ts";
 export {

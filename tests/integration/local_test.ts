@@ -322,3 +322,50 @@ Deno.test("library: copyImage between a registry and an OciResolver", async () =
     assert.equal((await layout.resolve("v1")).descriptor.digest, image.digest);
   });
 });
+
+Deno.test("docker → oci → oci-archive → dir → docker-archive → docker keeps the digest", async (t) => {
+  await withEnv(async (reg, tmp) => {
+    await t.step("a single image, through every transport", async () => {
+      const image = await pushDockerImage(reg, "chain/one:1", { layers: 2 });
+      const hops = [
+        `docker://${image.ref}`,
+        `oci:${tmp}/one:x`,
+        `oci-archive:${tmp}/one.tar:x`,
+        `dir:${tmp}/one-dir`,
+        `docker-archive:${tmp}/one-docker.tar:chain/one:1`,
+        `docker://${reg.host}/chain/one-back:1`,
+      ];
+      for (let i = 1; i < hops.length; i++) await dtoolOk(["copy", "-q", hops[i - 1], hops[i]]);
+      assert.equal(
+        await sha256(await skopeoInspectRaw(`${reg.host}/chain/one-back:1`)),
+        image.digest,
+      );
+    });
+    await t.step("--all of an index, through every transport that holds one", async () => {
+      const index = await pushOciIndex(reg, "chain/all:1");
+      const hops = [
+        `docker://${index.ref}`,
+        `oci:${tmp}/all:x`,
+        `oci-archive:${tmp}/all.tar:x`,
+        `dir:${tmp}/all-dir`,
+        `docker://${reg.host}/chain/all-back:1`,
+      ];
+      for (let i = 1; i < hops.length; i++) {
+        await dtoolOk(["copy", "-q", "--all", hops[i - 1], hops[i]]);
+      }
+      assert.equal(
+        await sha256(await skopeoInspectRaw(`${reg.host}/chain/all-back:1`)),
+        index.digest,
+      );
+      const refused = await dtool([
+        "copy",
+        "--all",
+        `dir:${tmp}/all-dir`,
+        `docker-archive:${tmp}/x.tar:a:1`,
+      ]);
+      assert.equal(refused.code, 2, refused.stderr);
+      assert.equal(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+      await assert.rejects(Deno.stat(`${tmp}/x.tar`));
+    });
+  });
+});

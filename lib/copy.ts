@@ -336,15 +336,19 @@ async function copyExtras(ctx: CopyContext, extras: Extra[]): Promise<void> {
     list.push(referrerDescriptor(extra.manifest));
     bySubject.set(extra.subject, list);
   }
-  if (!canIndexReferrers(ctx.pusher)) return;
-  for (const [subject, referrers] of bySubject) {
+  const pusher = ctx.pusher;
+  if (!canIndexReferrers(pusher)) return;
+  // Each subject has its own index (tag): their updates, each with its settling pause, run side
+  // by side, within the --jobs bound.
+  const jobs = ctx.opts.jobs ?? DEFAULT_JOBS;
+  await runPool([...bySubject], jobs, ctx.opts.signal, async ([subject, referrers]) => {
     try {
-      await ctx.pusher.indexReferrers(subject, referrers);
+      await pusher.indexReferrers(subject, referrers);
     } catch (e) {
       if (!(e instanceof ReferrersIndexError)) throw e;
       ctx.emit({ type: "warning", message: e.message });
     }
-  }
+  });
 }
 
 /** Copies one referrer or digest-tagged manifest: its blobs, its children, then itself. */

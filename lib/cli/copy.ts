@@ -43,6 +43,12 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
   if (flags.all && flags.platform?.length) {
     throw new UsageError("--all and --platform cannot be used together");
   }
+  if (flags.all && destImage.transport === "docker-archive") {
+    // Said before anything moves: the format holds images, not indexes.
+    throw new UsageError(
+      "a docker-archive holds images, not an index: copy one platform (--platform), not --all",
+    );
+  }
   if (flags.additionalTag?.length && destImage.transport !== "docker-archive") {
     throw new UsageError("--additional-tag works only with a docker-archive: destination");
   }

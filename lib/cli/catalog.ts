@@ -7,7 +7,7 @@ import { UsageError } from "../errors.ts";
 import { canListRepositories } from "../manage.ts";
 import { parseDockerReference, parseImageReference } from "../reference.ts";
 import { debugLine, printJson } from "./common.ts";
-import { openWithFlags, type RegistryFlags } from "./manage_common.ts";
+import { openWithFlags, type RegistryFlags } from "./registry_flags.ts";
 
 /**
  * Runs the catalog command: `{"Repositories": [...]}`, every page. The

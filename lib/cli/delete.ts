@@ -7,7 +7,7 @@ import { UsageError } from "../errors.ts";
 import { canDelete } from "../manage.ts";
 import { parseImageReference } from "../reference.ts";
 import { debugLine } from "./common.ts";
-import { openWithFlags, type RegistryFlags } from "./manage_common.ts";
+import { openWithFlags, type RegistryFlags } from "./registry_flags.ts";
 
 /** Runs the delete command: says on stderr what went. */
 export async function runDelete(arg: string, flags: RegistryFlags): Promise<void> {

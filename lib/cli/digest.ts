@@ -7,7 +7,7 @@ import { manifestDigest } from "../manage.ts";
 import { parsePlatform } from "../platform.ts";
 import { parseImageReference } from "../reference.ts";
 import { debugLine } from "./common.ts";
-import { openWithFlags, type RegistryFlags } from "./manage_common.ts";
+import { openWithFlags, type RegistryFlags } from "./registry_flags.ts";
 
 /** Flags of `dtool digest`. */
 export interface DigestFlags extends RegistryFlags {

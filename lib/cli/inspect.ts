@@ -8,7 +8,7 @@ import { parsePlatform } from "../platform.ts";
 import { parseImageReference } from "../reference.ts";
 import { canListTags } from "../remotes/remotes.ts";
 import { debugLine, printJson, writeStdout } from "./common.ts";
-import { openEndpoint } from "./transports.ts";
+import { openWithFlags } from "./registry_flags.ts";
 
 /** Flags of `dtool inspect`. */
 export interface InspectFlags {
@@ -27,15 +27,7 @@ export interface InspectFlags {
 export async function runInspect(arg: string, flags: InspectFlags): Promise<void> {
   const image = parseImageReference(arg);
   const platform = flags.platform ? parsePlatform(flags.platform) : undefined;
-  const end = await openEndpoint(image, {
-    role: "source",
-    creds: flags.creds,
-    credsFlag: "--creds",
-    authfile: flags.authfile,
-    certDir: flags.certDir,
-    tlsVerify: flags.tlsVerify,
-    debug: flags.debug ?? false,
-  });
+  const end = await openWithFlags(image, flags);
   const { resolver, ref } = end;
   try {
     if (flags.config) {

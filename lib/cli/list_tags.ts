@@ -7,7 +7,7 @@ import { UsageError } from "../errors.ts";
 import { parseImageReference } from "../reference.ts";
 import { canListTags } from "../remotes/remotes.ts";
 import { debugLine, printJson } from "./common.ts";
-import { openEndpoint } from "./transports.ts";
+import { openWithFlags } from "./registry_flags.ts";
 
 /** Flags of `dtool list-tags`. */
 export interface ListTagsFlags {
@@ -21,15 +21,7 @@ export interface ListTagsFlags {
 /** Runs the list-tags command. */
 export async function runListTags(arg: string, flags: ListTagsFlags): Promise<void> {
   const image = parseImageReference(arg);
-  const end = await openEndpoint(image, {
-    role: "source",
-    creds: flags.creds,
-    credsFlag: "--creds",
-    authfile: flags.authfile,
-    certDir: flags.certDir,
-    tlsVerify: flags.tlsVerify,
-    debug: flags.debug ?? false,
-  });
+  const end = await openWithFlags(image, flags);
   if (end.namesImage && end.transport === "docker") {
     throw new UsageError(
       `${arg} names a tag or digest; list-tags takes a repository, e.g. ${end.repository}`,

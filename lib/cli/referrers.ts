@@ -8,7 +8,7 @@ import { MediaType } from "../media_types.ts";
 import { parseImageReference } from "../reference.ts";
 import { listReferrers, type ReferrerNode } from "../referrers.ts";
 import { debugLine, printJson } from "./common.ts";
-import { openEndpoint } from "./transports.ts";
+import { openWithFlags } from "./registry_flags.ts";
 
 /** Flags of `dtool referrers`. */
 export interface ReferrersFlags {
@@ -24,15 +24,7 @@ export interface ReferrersFlags {
 
 /** Runs the referrers command. */
 export async function runReferrers(arg: string, flags: ReferrersFlags): Promise<void> {
-  const end = await openEndpoint(parseImageReference(arg), {
-    role: "source",
-    creds: flags.creds,
-    credsFlag: "--creds",
-    authfile: flags.authfile,
-    certDir: flags.certDir,
-    tlsVerify: flags.tlsVerify,
-    debug: flags.debug ?? false,
-  });
+  const end = await openWithFlags(parseImageReference(arg), flags);
   try {
     const { subject, referrers } = await listReferrers(end.resolver, end.ref, {
       artifactTypes: flags.artifactType,

@@ -6,7 +6,7 @@
 import { retagReference, tagManifest } from "../manage.ts";
 import { parseImageReference } from "../reference.ts";
 import { debugLine } from "./common.ts";
-import { openWithFlags, type RegistryFlags } from "./manage_common.ts";
+import { openWithFlags, type RegistryFlags } from "./registry_flags.ts";
 
 /** Runs the tag command: prints nothing; the manifest keeps its digest. */
 export async function runTag(arg: string, newTags: string[], flags: RegistryFlags): Promise<void> {

@@ -1,13 +1,15 @@
 /**
- * What the management commands (tag, delete, digest, catalog) share: their
- * registry flags, turned into an {@linkcode Endpoint}.
+ * What the commands that take one reference share (inspect, list-tags,
+ * referrers, tag, delete, digest, catalog): their registry flags
+ * (`--creds`, `--authfile`, `--cert-dir`, `--tls-verify`, `--debug`),
+ * turned into an {@linkcode Endpoint}.
  *
  * @module
  */
 import type { ImageReference } from "../reference.ts";
 import { type Endpoint, openEndpoint } from "./transports.ts";
 
-/** Registry flags of the management commands. */
+/** Registry flags of a one-reference command. */
 export interface RegistryFlags {
   creds?: string;
   authfile?: string;

@@ -396,6 +396,7 @@ export async function main(args: string[]): Promise<number> {
       inspect: async () => (await import("./lib/cli/inspect.ts")).runInspect(arg, flags),
       "list-tags": async () => (await import("./lib/cli/list_tags.ts")).runListTags(arg, flags),
       digest: async () => (await import("./lib/cli/digest.ts")).runDigest(arg, flags),
+      sync: async () => (await import("./lib/cli/sync.ts")).runSync(arg, dest, flags),
     };
     run(quick.command, arg, actions[quick.command]);
     return await pending;

@@ -1,6 +1,6 @@
 /**
  * Parsing of the commands that scripts run most (`copy`, `inspect`,
- * `list-tags`, `digest`) without the command framework: loading commander costs about 40 ms, more
+ * `list-tags`, `digest`, `sync`) without the command framework: loading commander costs about 40 ms, more
  * than the rest of such a command. Only plain, well-formed command lines are
  * parsed here; anything else (help, an unknown or malformed flag, a wrong
  * number of arguments) returns `undefined` and goes to commander, so help
@@ -46,6 +46,8 @@ interface CommandSpec {
   short?: Record<string, string>;
   /** The values commander starts from. */
   defaults: Record<string, unknown>;
+  /** Keys of mandatory options: a line without one is commander's to refuse. */
+  required?: string[];
 }
 
 const REGISTRY_FLAGS: Record<string, FlagSpec> = {
@@ -74,6 +76,45 @@ export const QUICK_COMMANDS: Readonly<Record<string, CommandSpec>> = {
     args: 1,
     flags: { ...REGISTRY_FLAGS, "--platform": { kind: "value", key: "platform" } },
     defaults: { tlsVerify: true },
+  },
+  "sync": {
+    args: 2,
+    flags: {
+      "--src": { kind: "value", key: "src", parse: oneOf("docker", "yaml", "oci") },
+      "--dest": { kind: "value", key: "dest", parse: oneOf("docker", "oci", "dir") },
+      "--scoped": { kind: "switch", key: "scoped" },
+      "--append-suffix": { kind: "value", key: "appendSuffix" },
+      "--all": { kind: "switch", key: "all" },
+      "--platform": { kind: "repeat", key: "platform" },
+      "--dry-run": { kind: "switch", key: "dryRun" },
+      "--keep-going": { kind: "switch", key: "keepGoing" },
+      "--jobs": { kind: "value", key: "jobs", parse: parsePositiveInt },
+      "--retry-times": { kind: "value", key: "retryTimes", parse: parseWholeNumber },
+      "--retry-delay": { kind: "value", key: "retryDelay", parse: parseDuration },
+      "--src-creds": { kind: "value", key: "srcCreds" },
+      "--dest-creds": { kind: "value", key: "destCreds" },
+      "--src-authfile": { kind: "value", key: "srcAuthfile" },
+      "--dest-authfile": { kind: "value", key: "destAuthfile" },
+      "--authfile": { kind: "value", key: "authfile" },
+      "--src-tls-verify": { kind: "optional", key: "srcTlsVerify", parse: parseBool },
+      "--dest-tls-verify": { kind: "optional", key: "destTlsVerify", parse: parseBool },
+      "--src-cert-dir": { kind: "value", key: "srcCertDir" },
+      "--dest-cert-dir": { kind: "value", key: "destCertDir" },
+      "--shard": { kind: "value", key: "shard" },
+      "--progress": {
+        kind: "value",
+        key: "progress",
+        parse: oneOf("auto", "tty", "plain", "json"),
+      },
+      "--referrers": { kind: "switch", key: "referrers" },
+      "--referrers-artifact-type": { kind: "repeat", key: "referrersArtifactType" },
+      "--digest-tags": { kind: "switch", key: "digestTags" },
+      "--quiet": { kind: "switch", key: "quiet" },
+      "--debug": { kind: "switch", key: "debug" },
+    },
+    short: { "-s": "--src", "-d": "--dest", "-a": "--all", "-q": "--quiet" },
+    defaults: { srcTlsVerify: true, destTlsVerify: true, progress: "auto" },
+    required: ["src", "dest"],
   },
   "copy": {
     args: 2,
@@ -184,5 +225,6 @@ export function quickParse(argv: readonly string[]): QuickCommand | undefined {
   } catch {
     return undefined;
   }
+  if (spec.required?.some((key) => flags[key] === undefined)) return undefined;
   return args.length === spec.args ? { command, args, flags } : undefined;
 }

@@ -11,7 +11,6 @@ import { parsePlatform } from "../platform.ts";
 import { parseImageReference } from "../reference.ts";
 import { redactText } from "../redact.ts";
 import type { RegistryClient } from "../remotes/docker/http.ts";
-import { readSyncConfig } from "../sync/config.ts";
 import { planSync, type SyncDestination, type SyncItem } from "../sync/plan.ts";
 import {
   type SyncImageResult,
@@ -219,6 +218,8 @@ async function listSource(kind: string, source: string, open: OpenSource): Promi
     case "docker":
       return await dockerSource(source, open);
     case "yaml":
+      // The YAML reader comes from npm: loaded only for YAML sources.
+      const { readSyncConfig } = await import("../sync/config.ts");
       return await yamlSource(await readSyncConfig(source), open);
     case "oci":
       return await ociSource(source.replace(/^oci:/, ""), open);

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createHash } from "node:crypto";
+import { Sha256 } from "../sha256.ts";
 import { UsageError } from "../errors.ts";
 
 /** One worker's share: shard `index` (from 0) of `count`. */
@@ -65,7 +65,8 @@ export function parseShard(value: string, env: Record<string, string | undefined
  * ```
  */
 export function shardOf(sourceRef: string, count: number): number {
-  const hex = createHash("sha256").update(sourceRef).digest("hex").slice(0, 12);
+  // TypeScript SHA-256: node:crypto would boot Deno's Node layer for a few short strings.
+  const hex = new Sha256().update(new TextEncoder().encode(sourceRef)).hex().slice(0, 12);
   return parseInt(hex, 16) % count;
 }
 

@@ -6,13 +6,11 @@
  *
  * @module
  */
-import { basename, resolve } from "node:path";
 import { UsageError } from "../errors.ts";
 import { parseDockerReference } from "../reference.ts";
 import { canListTags, type Resolver } from "../remotes/remotes.ts";
 import type { RegistrySyncConfig, RepositoryRule } from "./config.ts";
 import type { SourceName } from "./naming.ts";
-import { selectTags } from "./select.ts";
 
 /** Registry settings a YAML file gives for one registry. */
 export interface SourceSettings {
@@ -160,7 +158,7 @@ export function yamlSource(config: RegistrySyncConfig[], open: OpenSource): Prom
  * ```
  */
 export async function ociSource(dir: string, open: OpenSource): Promise<SourceListing> {
-  const folder = basename(resolve(dir));
+  const folder = folderName(dir);
   try {
     const { resolver, ref } = await open(`oci:${dir}`);
     if (!canListTags(resolver)) throw new UsageError(`oci:${dir} cannot list its refs`);
@@ -239,7 +237,11 @@ async function repositoryImages(
       })();
       listings?.set(name.name, tags);
     }
-    const chosen = selectTags(await tags, rule.rule ?? { kind: "all" });
+    // Every tag needs no choosing; a regex or semver rule loads the chooser (semver is npm's).
+    const tagRule = rule.rule ?? { kind: "all" };
+    const chosen = tagRule.kind === "all"
+      ? await tags
+      : (await import("./select.ts")).selectTags(await tags, tagRule);
     return {
       images: chosen.map((tag) => ({ ...base, ref: `docker://${name.name}:${tag}`, tag })),
       failures: [],
@@ -278,3 +280,14 @@ async function collect(jobs: (() => Promise<SourceListing>)[]): Promise<SourceLi
 
 const reasonOf = (e: unknown) =>
   (e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, " ");
+
+/** The last element of a directory's absolute path (`.` and `..` resolved where it exists). */
+function folderName(dir: string): string {
+  let abs: string;
+  try {
+    abs = Deno.realPathSync(dir);
+  } catch {
+    abs = dir.startsWith("/") ? dir : `${Deno.cwd()}/${dir}`;
+  }
+  return abs.replace(/[\\/]+$/, "").split(/[\\/]/).pop() ?? abs;
+}

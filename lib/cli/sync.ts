@@ -217,10 +217,11 @@ async function listSource(kind: string, source: string, open: OpenSource): Promi
   switch (kind) {
     case "docker":
       return await dockerSource(source, open);
-    case "yaml":
+    case "yaml": {
       // The YAML reader comes from npm: loaded only for YAML sources.
       const { readSyncConfig } = await import("../sync/config.ts");
       return await yamlSource(await readSyncConfig(source), open);
+    }
     case "oci":
       return await ociSource(source.replace(/^oci:/, ""), open);
   }

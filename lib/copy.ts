@@ -51,6 +51,11 @@ export interface CopyDestination extends CopyEndpoint {
   tag?: string;
   /** When set, the copied root must have this digest. */
   digest?: string;
+  /**
+   * What the destination reference names now, when the caller has just
+   * asked (`null`: nothing): the copy then skips asking again.
+   */
+  current?: string | null;
 }
 
 /** Options of {@linkcode copyImage}. */
@@ -188,7 +193,9 @@ export async function copyImage(
   opts.signal?.throwIfAborted();
   const lister = referringLister(src, opts);
   const pusher = await dst.resolver.pusher(dst.ref);
-  const current = await destinationNames(dst, root.digest);
+  const current = dst.current !== undefined
+    ? dst.current === root.digest
+    : await destinationNames(dst, root.digest);
   if (current && !lister) {
     result.upToDate = true;
     emit({ type: "manifest", digest: root.digest, mediaType: root.mediaType, skipped: true });

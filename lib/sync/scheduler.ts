@@ -245,7 +245,7 @@ export async function syncImages(tasks: SyncTask[], opts: SyncOptions = {}): Pro
         const plan = await dryRunPlan(task, opts);
         return done({ ...base, status: "planned", digest: plan.digest, plan: plan.plan });
       }
-      const r = await copyImage(task.src, task.dst, {
+      const r = await copyImage(task.src, { ...task.dst, current: current ?? null }, {
         all: opts.all,
         platforms: opts.platforms,
         jobs,

@@ -17,7 +17,7 @@ export type Fault =
   /** Forward the request, send `bytes` of the response body, then abort the connection. */
   | { kind: "reset-after"; bytes: number }
   /** Answer with this status without asking the upstream. */
-  | { kind: "status"; status: number }
+  | { kind: "status"; status: number; code?: string }
   /** Answer 429 (or `status`) with `Retry-After: seconds` without asking the upstream. */
   | { kind: "retry-after"; seconds: number; status?: number }
   /** Send `bytes` of the response body (default 0), then nothing for `ms`, then the rest. */
@@ -163,9 +163,9 @@ function defaultRandomMatch(req: Request): boolean {
     new URL(req.url).pathname.startsWith("/v2/");
 }
 
-function errorBody(status: number): string {
+function errorBody(status: number, code = "UNAVAILABLE"): string {
   return JSON.stringify({
-    errors: [{ code: "UNAVAILABLE", message: `injected fault: HTTP ${status}` }],
+    errors: [{ code, message: `injected fault: HTTP ${status}` }],
   });
 }
 
@@ -370,7 +370,12 @@ export function startFaultProxy(upstream: string, schedule: FaultSchedule): Prom
         const headers = new Headers({ "content-type": "application/json" });
         if (f.kind === "retry-after") headers.set("retry-after", String(f.seconds));
         return answer(
-          new Response(req.method === "HEAD" ? null : errorBody(status), { status, headers }),
+          new Response(
+            req.method === "HEAD"
+              ? null
+              : errorBody(status, f.kind === "status" ? f.code : undefined),
+            { status, headers },
+          ),
         );
       }
     }

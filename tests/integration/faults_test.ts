@@ -575,3 +575,40 @@ Deno.test("CLI: off a terminal, a total line at least every 5 s of a long copy",
     assert.match(totals[0], /^Progress: \d+\/4 blobs, /);
   });
 });
+
+Deno.test("a manifest PUT answered 'blob unknown' while the registry links a blob is asked again", async () => {
+  // distribution 2.8 answers MANIFEST_BLOB_UNKNOWN now and then when another client pushes the
+  // same blob into the repository at the same moment; the proxy makes it happen on demand.
+  const src = await startRegistry();
+  const dst = await startRegistry();
+  const proxy = await startFaultProxy(dst.url, {
+    rules: [{
+      match: manifestRequest("PUT"),
+      times: 2,
+      fault: { kind: "status", status: 400, code: "MANIFEST_BLOB_UNKNOWN" },
+    }],
+  });
+  try {
+    const fx = await pushOciImage(src, `${REPO}:1`, { layers: 1, layerSize: 1024 });
+    await dtoolOk(["copy", "-q", `docker://${fx.ref}`, `docker://${proxy.host}/${REPO}:1`]);
+    const puts = proxy.log.filter((e) => e.method === "PUT" && /\/manifests\//.test(e.path));
+    assert.deepEqual(puts.map((e) => e.status), [400, 400, 201]);
+    assert.deepEqual(await skopeoInspectRaw(`${dst.host}/${REPO}:1`), fx.raw);
+
+    // Another error code is final: one PUT, the copy fails, the tag is not written.
+    proxy.setSchedule({
+      rules: [{
+        match: manifestRequest("PUT"),
+        fault: { kind: "status", status: 400, code: "MANIFEST_INVALID" },
+      }],
+    });
+    const r = await dtool(["copy", "-q", `docker://${fx.ref}`, `docker://${proxy.host}/${REPO}:2`]);
+    assert.equal(r.code, 1, r.stderr);
+    const after = proxy.log.filter((e) => e.method === "PUT" && /\/manifests\/2$/.test(e.path));
+    assert.equal(after.length, 1);
+  } finally {
+    await proxy.stop();
+    await src.stop();
+    await dst.stop();
+  }
+});

@@ -9,6 +9,7 @@ import { computeDigest, parseDigest } from "../../digest.ts";
 import { DigestMismatchError, DtoolError, NotFoundError, TransientError } from "../../errors.ts";
 import { type Descriptor, MAX_MANIFEST_BYTES, parseManifest } from "../../manifest.ts";
 import { subjectOf } from "../../referrers.ts";
+import { sleep } from "../../retry.ts";
 import { addToFallbackIndex } from "./referrers.ts";
 import { isIndexMediaType, isManifestMediaType } from "../../media_types.ts";
 import type {
@@ -433,17 +434,24 @@ export class DockerPusher implements Pusher, Mounter, ReferrersIndexer {
         throw new DigestMismatchError(`manifest digest mismatch: ${actual} != ${desc.digest}`);
       }
       const reference = options.tag ?? desc.digest;
-      const res = await this.#client.request({
-        host: this.host,
-        method: "PUT",
-        path: `/v2/${this.repository}/manifests/${reference}`,
-        headers: { "content-type": desc.mediaType },
-        body: bytes,
-        scope: this.#scope(),
-        signal: options.signal,
-      });
-      if (res.status !== 201 && res.status !== 200) {
-        throw await responseError(res, `manifest ${this.repository}:${reference}`);
+      let res: Response;
+      for (let attempt = 1;; attempt++) {
+        res = await this.#client.request({
+          host: this.host,
+          method: "PUT",
+          path: `/v2/${this.repository}/manifests/${reference}`,
+          headers: { "content-type": desc.mediaType },
+          body: bytes,
+          scope: this.#scope(),
+          signal: options.signal,
+        });
+        if (res.status === 201 || res.status === 200) break;
+        const err = await responseError(res, `manifest ${this.repository}:${reference}`);
+        // Every blob was confirmed before this PUT, so "blob unknown" is the registry still
+        // linking a blob that another client pushed at the same moment (distribution writes
+        // a repository's blob link in place): ask again shortly, a few times.
+        if (!err.codes?.includes("MANIFEST_BLOB_UNKNOWN") || attempt >= 4) throw err;
+        await sleep(100 * attempt, options.signal);
       }
       await res.body?.cancel();
       const echoed = res.headers.get("docker-content-digest");

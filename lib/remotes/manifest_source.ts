@@ -24,7 +24,8 @@ function hasGetManifest(r: unknown): r is ManifestGetter {
 }
 
 /**
- * Reads a stream of at most `limit` bytes into memory (manifests, configs).
+ * Reads a stream of at most `limit` bytes into memory (manifests, configs);
+ * a longer one fails with `tooLarge(limit)`.
  *
  * @example
  * ```ts
@@ -37,12 +38,13 @@ function hasGetManifest(r: unknown): r is ManifestGetter {
 export async function readAll(
   stream: ReadableStream<Uint8Array>,
   limit = MAX_MANIFEST_BYTES,
+  tooLarge: (limit: number) => Error = (n) => new DtoolError(`content larger than ${n} bytes`),
 ): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of stream) {
     size += chunk.byteLength;
-    if (size > limit) throw new DtoolError(`content larger than ${limit} bytes`);
+    if (size > limit) throw tooLarge(limit);
     chunks.push(chunk);
   }
   const out = new Uint8Array(size);

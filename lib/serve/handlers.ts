@@ -8,6 +8,7 @@
  */
 import { MAX_MANIFEST_BYTES } from "../manifest.ts";
 import { MediaType } from "../media_types.ts";
+import { readAll } from "../remotes/manifest_source.ts";
 import { RegistryError } from "./errors.ts";
 import { checkDigest, checkRepository, isSupportedDigest, isTag } from "./names.ts";
 import { METHODS, parseRoute, type Route } from "./router.ts";
@@ -418,28 +419,11 @@ function contentLength(req: Request): number | undefined {
 }
 
 /** Reads a body of at most `limit` bytes; a longer one is refused with 413. */
-async function readBounded(
-  body: ReadableStream<Uint8Array> | null,
-  limit: number,
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (body) {
-    for await (const chunk of body) {
-      size += chunk.byteLength;
-      if (size > limit) {
-        throw new RegistryError("SIZE_INVALID", `manifest is larger than ${limit} bytes`, {
-          status: 413,
-        });
-      }
-      chunks.push(chunk);
-    }
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+function readBounded(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
+  if (!body) return Promise.resolve(new Uint8Array());
+  return readAll(
+    body,
+    limit,
+    (n) => new RegistryError("SIZE_INVALID", `manifest is larger than ${n} bytes`, { status: 413 }),
+  );
 }

@@ -7,14 +7,14 @@
  *
  * @module
  */
-import { DtoolError, ReferrersIndexError } from "../../errors.ts";
-import { type Descriptor, type Index, MAX_MANIFEST_BYTES, parseManifest } from "../../manifest.ts";
+import { DtoolError, NotFoundError, ReferrersIndexError } from "../../errors.ts";
+import { type Descriptor, MAX_MANIFEST_BYTES, parseManifest } from "../../manifest.ts";
 import { fallbackTag } from "../../referrers.ts";
 import { isIndexMediaType, MANIFEST_ACCEPT, MediaType } from "../../media_types.ts";
 import { readAll } from "../manifest_source.ts";
 import { sleep } from "../../retry.ts";
 import { type RegistryClient, responseError } from "./http.ts";
-import { nextLink } from "./tags.ts";
+import { listPages } from "./tags.ts";
 
 /** Where a registry's referrers are read and written. */
 export interface ReferrersTarget {
@@ -50,26 +50,21 @@ export async function listRegistryReferrers(
   const query = artifactTypes.length === 1
     ? `?${new URLSearchParams({ artifactType: artifactTypes[0] })}`
     : "";
-  let next: string | undefined = `/v2/${t.repository}/referrers/${subject}${query}`;
-  const manifests: Descriptor[] = [];
-  for (let page = 0; next !== undefined; page++) {
-    if (page > 10_000) throw new DtoolError(`referrers of ${subject} never end`);
-    const res = await t.client.request({
+  let manifests: Descriptor[];
+  try {
+    manifests = await listPages<Descriptor>(t.client, {
       host: t.host,
-      url: next,
+      path: `/v2/${t.repository}/referrers/${subject}${query}`,
       headers: { accept: MediaType.OciIndex },
       scope: t.scope,
+      field: "manifests",
+      what: `referrers of ${subject}`,
+      notFound: `no referrers API`,
     });
-    if (res.status === 404 && page === 0) {
-      await res.body?.cancel();
-      return { manifests: keep(await readFallback(t, subject), artifactTypes), api: false };
-    }
-    if (!res.ok) throw await responseError(res, `referrers of ${subject}`);
-    const index = JSON.parse(
-      new TextDecoder().decode(await readAll(res.body!, MAX_MANIFEST_BYTES)),
-    ) as Partial<Index>;
-    manifests.push(...(Array.isArray(index.manifests) ? index.manifests : []));
-    next = nextLink(res.headers.get("link"));
+  } catch (e) {
+    // 404: the registry has no referrers API; the fallback tag is where clients keep them.
+    if (!(e instanceof NotFoundError)) throw e;
+    return { manifests: keep(await readFallback(t, subject), artifactTypes), api: false };
   }
   return { manifests: keep(manifests, artifactTypes), api: true };
 }

@@ -48,6 +48,8 @@ export interface PagedListing {
   what: string;
   /** The error a 404 means. */
   notFound: string;
+  /** Request headers (the referrers API wants an index `Accept`). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -63,20 +65,29 @@ export interface PagedListing {
  * });
  * ```
  */
-export async function listPages(client: RegistryClient, listing: PagedListing): Promise<string[]> {
-  const names: string[] = [];
+export async function listPages<T = string>(
+  client: RegistryClient,
+  listing: PagedListing,
+): Promise<T[]> {
+  const names: T[] = [];
   let next: string | undefined = listing.path;
   for (let page = 0; next !== undefined; page++) {
     if (page >= MAX_PAGES) throw new DtoolError(`${listing.what} never ends`);
-    const res = await client.request({ host: listing.host, url: next, scope: listing.scope });
+    const res = await client.request({
+      host: listing.host,
+      url: next,
+      headers: listing.headers,
+      scope: listing.scope,
+    });
     if (res.status === 404) {
       await res.body?.cancel();
       throw new NotFoundError(listing.notFound);
     }
     if (!res.ok) throw await responseError(res, listing.what);
     const bytes = await readAll(res.body!, MAX_PAGE_BYTES);
-    const body = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, string[] | null>;
-    names.push(...(body[listing.field] ?? []));
+    const body = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+    const items = body[listing.field];
+    if (Array.isArray(items)) names.push(...items as T[]);
     next = nextLink(res.headers.get("link"));
   }
   return names;

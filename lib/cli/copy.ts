@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { copyImage } from "../copy.ts";
+import { copyImage, type CopyOptions } from "../copy.ts";
 import { UsageError } from "../errors.ts";
 import { parsePlatform } from "../platform.ts";
 import { parseImageReference } from "../reference.ts";
@@ -36,6 +36,34 @@ export interface CopyFlags {
   additionalTag?: string[];
 }
 
+/** The flags `copy` and `sync` share. */
+export type TransferFlags = Pick<
+  CopyFlags,
+  | "all"
+  | "platform"
+  | "jobs"
+  | "retryTimes"
+  | "retryDelay"
+  | "referrers"
+  | "referrersArtifactType"
+  | "digestTags"
+>;
+
+/** What to copy and how to retry, from the flags `copy` and `sync` share. */
+export function transferOptions(flags: TransferFlags): CopyOptions {
+  return {
+    all: flags.all,
+    platforms: (flags.platform ?? []).map(parsePlatform),
+    jobs: flags.jobs,
+    retryTimes: flags.retryTimes,
+    retryDelayMs: flags.retryDelay,
+    fixedRetryDelay: flags.retryDelay !== undefined,
+    referrers: flags.referrers,
+    referrerArtifactTypes: flags.referrersArtifactType,
+    digestTags: flags.digestTags,
+  };
+}
+
 /** Runs the copy command. */
 export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags): Promise<void> {
   const srcImage = parseImageReference(srcArg);
@@ -53,7 +81,7 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
     throw new UsageError("--additional-tag works only with a docker-archive: destination");
   }
   const mode = flags.progress as ProgressMode; // commander checked it against the choices
-  const platforms = (flags.platform ?? []).map(parsePlatform);
+  const transfer = transferOptions(flags); // a bad --platform is one line before anything opens
   const debug = flags.debug ?? false;
   const common = {
     authfile: flags.authfile,
@@ -90,16 +118,8 @@ export async function runCopy(srcArg: string, destArg: string, flags: CopyFlags)
       { resolver: src.resolver, ref: src.ref },
       { resolver: dest.resolver, ref: dest.ref, tag: dest.tag, digest: dest.digest },
       {
-        all: flags.all,
-        platforms,
-        jobs: flags.jobs,
-        retryTimes: flags.retryTimes,
-        retryDelayMs: flags.retryDelay,
-        fixedRetryDelay: flags.retryDelay !== undefined,
+        ...transfer,
         onProgress: flags.quiet ? undefined : renderer.listener,
-        referrers: flags.referrers,
-        referrerArtifactTypes: flags.referrersArtifactType,
-        digestTags: flags.digestTags,
       },
     );
     await dest.close();

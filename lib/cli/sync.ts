@@ -7,7 +7,6 @@
  * @module
  */
 import { DtoolError, ExitCode, UsageError } from "../errors.ts";
-import { parsePlatform } from "../platform.ts";
 import { parseImageReference } from "../reference.ts";
 import { redactText } from "../redact.ts";
 import type { RegistryClient } from "../remotes/docker/http.ts";
@@ -29,6 +28,7 @@ import {
   yamlSource,
 } from "../sync/sources.ts";
 import { debugLine } from "./common.ts";
+import { transferOptions } from "./copy.ts";
 import { formatBytes } from "./progress_render.ts";
 import { describeImage, syncProgress, type SyncProgressMode } from "./sync_progress.ts";
 import { type EndpointOptions, openEndpoint } from "./transports.ts";
@@ -73,7 +73,8 @@ export async function runSync(
   if (flags.all && flags.platform?.length) {
     throw new UsageError("--all and --platform cannot be used together");
   }
-  const platforms = (flags.platform ?? []).map(parsePlatform);
+  // Parsed first, so a bad --platform is one line before anything is listed.
+  const transfer = transferOptions(flags);
   const shard = flags.shard === undefined
     ? undefined
     : parseShard(flags.shard, Deno.env.toObject());
@@ -150,17 +151,9 @@ export async function runSync(
       const progress = syncProgress(mode, opened.tasks.length);
       try {
         summary = await syncImages(opened.tasks, {
-          all: flags.all,
-          platforms,
-          jobs: flags.jobs,
-          retryTimes: flags.retryTimes,
-          retryDelayMs: flags.retryDelay,
-          fixedRetryDelay: flags.retryDelay !== undefined,
+          ...transfer,
           keepGoing: flags.keepGoing,
           dryRun: flags.dryRun,
-          referrers: flags.referrers,
-          referrerArtifactTypes: flags.referrersArtifactType,
-          digestTags: flags.digestTags,
           onEvent: progress.listener,
         });
       } finally {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { ProgressEvent, ProgressListener } from "../progress.ts";
+import { bar, fitLine, formatBytes, shortDigest, writeStderr } from "./terminal.ts";
 
 /** How progress is shown. */
 export type ProgressMode = "auto" | "tty" | "plain" | "json" | "none";
@@ -16,33 +17,6 @@ export interface ProgressRenderer {
   /** Stops timers; call once when the copy ends. */
   close(): void;
 }
-
-/**
- * Formats bytes the way people read them.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { formatBytes } from "./progress_render.ts";
- * assert.deepEqual(formatBytes(1536), "1.5 KiB");
- * ```
- */
-export function formatBytes(n: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  let v = n;
-  while (v >= 1023.95 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
-}
-
-/** A digest as 12 hex digits; anything else (a reference, for the root) as it is. */
-const short = (digest: string) =>
-  /^sha(256|512):/.test(digest) ? digest.replace(/^sha\d+:/, "").slice(0, 12) : digest;
-const encoder = new TextEncoder();
-const write = (s: string) => Deno.stderr.writeSync(encoder.encode(s));
 
 /** Totals every renderer keeps. */
 class Totals {
@@ -100,21 +74,21 @@ function describe(e: ProgressEvent): string | undefined {
     case "resolved":
       return `Resolved ${e.source} to ${e.digest}`;
     case "blob-start":
-      return `Copying blob ${short(e.digest)} (${formatBytes(e.size)})${
+      return `Copying blob ${shortDigest(e.digest)} (${formatBytes(e.size)})${
         e.attempt > 1 ? `, attempt ${e.attempt}` : ""
       }`;
     case "blob-skip":
       return e.reason === "exists"
-        ? `Skipping blob ${short(e.digest)}: already exists`
-        : `Mounted blob ${short(e.digest)}`;
+        ? `Skipping blob ${shortDigest(e.digest)}: already exists`
+        : `Mounted blob ${shortDigest(e.digest)}`;
     case "blob-done":
-      return `Copied blob ${short(e.digest)}`;
+      return `Copied blob ${shortDigest(e.digest)}`;
     case "retry":
-      return `Retrying ${short(e.digest)} after attempt ${e.attempt}: ${e.reason}`;
+      return `Retrying ${shortDigest(e.digest)} after attempt ${e.attempt}: ${e.reason}`;
     case "manifest":
       return e.skipped
-        ? `Manifest ${short(e.digest)} already at destination`
-        : `Wrote manifest ${short(e.digest)}${e.tag ? ` as ${e.tag}` : ""}`;
+        ? `Manifest ${shortDigest(e.digest)} already at destination`
+        : `Wrote manifest ${shortDigest(e.digest)}${e.tag ? ` as ${e.tag}` : ""}`;
     case "warning":
       return `Warning: ${e.message}`;
     default:
@@ -124,13 +98,13 @@ function describe(e: ProgressEvent): string | undefined {
 
 function plain(): ProgressRenderer {
   const totals = new Totals();
-  const timer = setInterval(() => write(`Progress: ${totals.line()}\n`), 5000);
+  const timer = setInterval(() => writeStderr(`Progress: ${totals.line()}\n`), 5000);
   return {
     listener(e) {
       totals.apply(e);
       const text = describe(e);
-      if (text) write(text + "\n");
-      if (e.type === "done") write(`Done: ${totals.line()}\n`);
+      if (text) writeStderr(text + "\n");
+      if (e.type === "done") writeStderr(`Done: ${totals.line()}\n`);
     },
     close: () => clearInterval(timer),
   };
@@ -138,26 +112,10 @@ function plain(): ProgressRenderer {
 
 function json(): ProgressRenderer {
   return {
-    listener: (e) => write(JSON.stringify(e) + "\n"),
+    listener: (e) => writeStderr(JSON.stringify(e) + "\n"),
     close() {},
   };
 }
-
-function bar(fraction: number, width: number): string {
-  const full = Math.round(Math.max(0, Math.min(1, fraction)) * width);
-  return "=".repeat(full) + (full < width ? ">" : "") + " ".repeat(Math.max(0, width - full - 1));
-}
-
-/** Terminal width, so no bar wraps (a wrapped line breaks the cursor arithmetic). */
-function columns(): number {
-  try {
-    return Deno.consoleSize().columns || 80;
-  } catch {
-    return 80;
-  }
-}
-
-const fit = (line: string) => line.slice(0, Math.max(20, columns() - 1));
 
 function tty(): ProgressRenderer {
   const totals = new Totals();
@@ -168,18 +126,18 @@ function tty(): ProgressRenderer {
       const secs = (performance.now() - b.started) / 1000;
       const speed = secs > 0 ? b.bytes / secs : 0;
       lines.push(
-        `${short(digest)} [${bar(b.size ? b.bytes / b.size : 1, 30)}] ${formatBytes(b.bytes)} / ${
-          formatBytes(b.size)
-        } ${formatBytes(speed)}/s`,
+        `${shortDigest(digest)} [${bar(b.size ? b.bytes / b.size : 1, 30)}] ${
+          formatBytes(b.bytes)
+        } / ${formatBytes(b.size)} ${formatBytes(speed)}/s`,
       );
     }
     lines.push(`Total ${totals.line()}`);
     let out = drawn > 0 ? `\x1b[${drawn}A` : "";
-    for (const l of lines) out += `\x1b[2K${fit(l)}\n`;
+    for (const l of lines) out += `\x1b[2K${fitLine(l)}\n`;
     for (let i = lines.length; i < drawn; i++) out += "\x1b[2K\n";
     if (drawn > lines.length) out += `\x1b[${drawn - lines.length}A`;
     drawn = lines.length;
-    write(out);
+    writeStderr(out);
   };
   const timer = setInterval(draw, 150);
   return {
@@ -190,11 +148,11 @@ function tty(): ProgressRenderer {
       if (text) {
         // Print the event above the bars, then redraw them.
         let out = drawn > 0 ? `\x1b[${drawn}A` : "";
-        out += `\x1b[2K${fit(text)}\n`;
+        out += `\x1b[2K${fitLine(text)}\n`;
         for (let i = 1; i < drawn; i++) out += "\x1b[2K\n";
         if (drawn > 1) out += `\x1b[${drawn - 1}A`;
         drawn = 0;
-        write(out);
+        writeStderr(out);
       }
       if (e.type === "done") draw();
     },

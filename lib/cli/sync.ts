@@ -29,7 +29,7 @@ import {
 } from "../sync/sources.ts";
 import { debugLine } from "./common.ts";
 import { transferOptions } from "./copy.ts";
-import { formatBytes } from "./progress_render.ts";
+import { formatBytes } from "./terminal.ts";
 import { describeImage, syncProgress, type SyncProgressMode } from "./sync_progress.ts";
 import { type EndpointOptions, openEndpoint } from "./transports.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 import type { SyncEvent } from "../sync/scheduler.ts";
-import { formatBytes } from "./progress_render.ts";
+import { bar, fitLine, formatBytes, shortDigest, writeStderr } from "./terminal.ts";
 
 /** How sync progress is shown. */
 export type SyncProgressMode = "auto" | "tty" | "plain" | "json" | "none";
@@ -19,10 +19,6 @@ export interface SyncProgress {
   /** Stops timers and clears bars; call once at the end. */
   close(): void;
 }
-
-const encoder = new TextEncoder();
-const write = (s: string) => Deno.stderr.writeSync(encoder.encode(s));
-const short = (digest?: string) => digest?.replace(/^sha\d+:/, "").slice(0, 12) ?? "";
 
 /** Counts and bytes of the whole sync. */
 class SyncTotals {
@@ -92,9 +88,11 @@ class SyncTotals {
 export function describeImage(e: Extract<SyncEvent, { type: "image-done" }>): string {
   switch (e.status) {
     case "copied":
-      return `Copied ${e.source} -> ${e.destination} (${short(e.digest)}, ${formatBytes(e.bytes)})`;
+      return `Copied ${e.source} -> ${e.destination} (${shortDigest(e.digest)}, ${
+        formatBytes(e.bytes)
+      })`;
     case "skipped":
-      return `Skipped ${e.source}: ${e.destination} is current (${short(e.digest)})`;
+      return `Skipped ${e.source}: ${e.destination} is current (${shortDigest(e.digest)})`;
     case "failed":
       return `Failed ${e.source} -> ${e.destination}: ${e.reason}`;
     case "stopped":
@@ -105,18 +103,18 @@ export function describeImage(e: Extract<SyncEvent, { type: "image-done" }>): st
         ? ""
         : `, ${p.present} (${formatBytes(p.presentBytes ?? 0)}) already there`;
       return `Would copy ${e.source} -> ${e.destination} (${
-        short(e.digest)
+        shortDigest(e.digest)
       }): ${p.manifests} manifest(s), ${p.blobs} blob(s), ${formatBytes(p.bytes)}${present}`;
     }
   }
 }
 
 function plain(totals: SyncTotals): SyncProgress {
-  const timer = setInterval(() => write(`Progress: ${totals.line()}\n`), 5000);
+  const timer = setInterval(() => writeStderr(`Progress: ${totals.line()}\n`), 5000);
   return {
     listener(e) {
       totals.apply(e);
-      if (e.type === "image-done" && e.status !== "planned") write(describeImage(e) + "\n");
+      if (e.type === "image-done" && e.status !== "planned") writeStderr(describeImage(e) + "\n");
     },
     close: () => clearInterval(timer),
   };
@@ -126,25 +124,16 @@ function json(): SyncProgress {
   return {
     listener(e) {
       if (e.type === "copy") return;
-      write(JSON.stringify(e) + "\n");
+      writeStderr(JSON.stringify(e) + "\n");
     },
     close() {},
   };
-}
-
-function columns(): number {
-  try {
-    return Deno.consoleSize().columns || 80;
-  } catch {
-    return 80;
-  }
 }
 
 const MAX_BARS = 12;
 
 function tty(totals: SyncTotals): SyncProgress {
   let drawn = 0;
-  const fit = (line: string) => line.slice(0, Math.max(20, columns() - 1));
   const clear = () => {
     let out = drawn > 0 ? `\x1b[${drawn}A` : "";
     for (let i = 0; i < drawn; i++) out += "\x1b[2K\n";
@@ -157,26 +146,25 @@ function tty(totals: SyncTotals): SyncProgress {
     for (const [source, img] of [...totals.images].slice(0, MAX_BARS)) {
       let moved = img.moved;
       for (const b of img.partial.values()) moved += b;
-      const f = img.planned > 0 ? Math.min(1, moved / img.planned) : 0;
-      const full = Math.round(f * 20);
+      const f = img.planned > 0 ? moved / img.planned : 0;
       lines.push(
-        `${source} [${"=".repeat(full)}${" ".repeat(20 - full)}] ${formatBytes(moved)} / ${
+        `${source} [${bar(f, 20)}] ${formatBytes(moved)} / ${
           formatBytes(Math.max(img.planned, moved))
         }`,
       );
     }
     lines.push(`Total ${totals.line()}`);
     let out = clear();
-    for (const l of lines) out += `\x1b[2K${fit(l)}\n`;
+    for (const l of lines) out += `\x1b[2K${fitLine(l)}\n`;
     drawn = lines.length;
-    write(out);
+    writeStderr(out);
   };
   const timer = setInterval(draw, 150);
   return {
     listener(e) {
       totals.apply(e);
       if (e.type === "image-done" && e.status !== "planned") {
-        write(clear() + fit(describeImage(e)) + "\n");
+        writeStderr(clear() + fitLine(describeImage(e)) + "\n");
       }
     },
     close() {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { redactText } from "../../lib/redact.ts";
-import { formatBytes } from "../../lib/cli/progress_render.ts";
+import { formatBytes } from "../../lib/cli/terminal.ts";
 import { AuthError, DtoolError, ExitCode, NotFoundError } from "../../lib/errors.ts";
 import {
   apiHost,

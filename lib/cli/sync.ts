@@ -11,12 +11,7 @@ import { parseImageReference } from "../reference.ts";
 import { redactText } from "../redact.ts";
 import type { RegistryClient } from "../remotes/docker/http.ts";
 import { planSync, type SyncDestination, type SyncItem } from "../sync/plan.ts";
-import {
-  type SyncImageResult,
-  syncImages,
-  type SyncTask,
-  travelsWithSubject,
-} from "../sync/scheduler.ts";
+import { type SyncImageResult, syncImages, type SyncTask } from "../sync/scheduler.ts";
 import { parseShard } from "../sync/shard.ts";
 import {
   dockerSource,
@@ -125,14 +120,11 @@ export async function runSync(
       scoped: flags.scoped,
       appendSuffix: flags.appendSuffix,
       shard,
+      withSubjects: flags.referrers || flags.digestTags,
     });
     const probe = dest.kind === "docker" ||
       (dest.kind === "oci" && await exists(`${destination}/oci-layout`));
     const opened = await openTasks(items, sourceOptions, destOptions, probe);
-    // Digest-named tags go with the images they name (see travelsWithSubject).
-    if (flags.referrers || flags.digestTags) {
-      opened.tasks = opened.tasks.filter((t) => !travelsWithSubject(t));
-    }
     const failures: string[] = [
       ...listing.failures.map(sourceFailureLine),
       ...opened.failures,

@@ -29,7 +29,16 @@ export interface PlanOptions extends NamingOptions {
   destination: SyncDestination;
   /** Only this worker's share of the images. */
   shard?: Shard;
+  /**
+   * Referrers or digest tags travel with each image: source tags named after
+   * a digest (referrers indexes, cosign's `sha256-<hex>.sig`…) are left out,
+   * or two images would write the same tag at once.
+   */
+  withSubjects?: boolean;
 }
+
+/** A tag named after a digest: `sha256-<hex>` and `sha256-<hex>.sig`… */
+const DIGEST_NAMED_TAG = /^sha(256|512)-[0-9a-f]{64}/;
 
 /** One image of a plan. */
 export interface SyncItem {
@@ -66,8 +75,11 @@ export function planSync(images: SourceImage[], opts: PlanOptions): SyncItem[] {
   const items: SyncItem[] = [];
   // Two sources under one destination name would overwrite each other (and, into dir:, delete
   // each other's files): refuse before anything is copied, across every shard.
+  const wanted = opts.withSubjects
+    ? images.filter((i) => !DIGEST_NAMED_TAG.test(i.tag ?? ""))
+    : images;
   const seen = new Map<string, string>();
-  for (const source of images) {
+  for (const source of wanted) {
     const named = nameWithTag(destinationName(source, opts));
     const other = seen.get(named);
     if (other !== undefined && other !== source.ref) {
@@ -78,7 +90,7 @@ export function planSync(images: SourceImage[], opts: PlanOptions): SyncItem[] {
     }
     seen.set(named, source.ref);
   }
-  for (const source of images) {
+  for (const source of wanted) {
     if (!inShard(source.ref, opts.shard)) continue;
     const name = destinationName(source, opts);
     const named = nameWithTag(name);

@@ -105,24 +105,6 @@ export type SyncEvent =
     event: ProgressEvent;
   };
 
-/** A tag named after a digest: `sha256-<hex>` (a referrers index) and `sha256-<hex>.sig`… */
-const DIGEST_NAMED_TAG = /^sha(256|512)-[0-9a-f]{64}/;
-
-/**
- * True for an image whose tag is named after a digest (a referrers index,
- * cosign's `sha256-<hex>.sig`…): with referrers or digest tags it travels
- * with the image it names, not on its own.
- *
- * @example
- * ```ts ignore
- * import { travelsWithSubject } from "./scheduler.ts";
- * travelsWithSubject(task); // true for a destination tag "sha256-<64 hex>.sig"
- * ```
- */
-export function travelsWithSubject(task: SyncTask): boolean {
-  return DIGEST_NAMED_TAG.test(task.dst.tag ?? "");
-}
-
 /** Options of {@linkcode syncImages}. */
 export interface SyncOptions extends
   Pick<
@@ -190,10 +172,6 @@ const DEFAULT_JOBS = 12;
  */
 export async function syncImages(tasks: SyncTask[], opts: SyncOptions = {}): Promise<SyncSummary> {
   const started = performance.now();
-  // Tags named after a digest (referrers indexes, cosign's .sig/.att/.sbom) travel with the image
-  // they name when referrers or digest tags are asked for; synced on their own as well, two
-  // images would write the same tag at once.
-  if (opts.referrers || opts.digestTags) tasks = tasks.filter((t) => !travelsWithSubject(t));
   const jobs = opts.jobs ?? DEFAULT_JOBS;
   const budgets = new Budgets(jobs);
   const committed = new Set<string>();

@@ -92,3 +92,17 @@ Deno.test("plan: two sources under one destination name are refused before anyth
   });
   assert.equal(new Set(scoped.map((i) => i.destination)).size, 2);
 });
+
+Deno.test("plan: with referrers, tags named after a digest travel with their images", () => {
+  const hex = "a".repeat(64);
+  const images: SourceImage[] = ["1", `sha256-${hex}`, `sha256-${hex}.sig`].map((tag) => ({
+    ref: `docker://h/app:${tag}`,
+    registry: "h",
+    repository: "app",
+    tag,
+  }));
+  const destination = { kind: "docker" as const, location: "m" };
+  assert.equal(planSync(images, { destination }).length, 3);
+  const items = planSync(images, { destination, withSubjects: true });
+  assert.deepEqual(items.map((i) => i.destination), ["docker://m/app:1"]);
+});

@@ -9,4 +9,4 @@ export {
   CommanderError,
   InvalidArgumentError,
   Option,
-} from "npm:@commander-js/extra-typings@^14.0.0";
+} from "npm:commander@^14.0.0";

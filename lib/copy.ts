@@ -21,7 +21,13 @@ import {
 import type { Descriptor, Index, ParsedManifest } from "./manifest.ts";
 import { parseManifest } from "./manifest.ts";
 import { isNonDistributableMediaType } from "./media_types.ts";
-import { formatPlatform, hostPlatform, type Platform, platformMatcher } from "./platform.ts";
+import {
+  choosePlatform,
+  formatPlatform,
+  hostPlatform,
+  type Platform,
+  platformMatcher,
+} from "./platform.ts";
 import type { ProgressEvent, ProgressListener } from "./progress.ts";
 import { getManifest, readAll } from "./remotes/manifest_source.ts";
 import { retryDelay, sleep } from "./retry.ts";
@@ -480,50 +486,6 @@ async function allChildren(
     out.push(...await allChildren(child, readManifest), child);
   }
   return out;
-}
-
-/**
- * The index entry that best serves a platform, by containerd's rules:
- * with `strict` (a platform the user named) only that platform, its
- * normalised equivalents included; without it (the host default) also what
- * the host can run (arm64 → arm/v8 → arm/v7…, amd64 → 386).
- *
- * @example
- * ```ts
- * import { choosePlatform } from "./copy.ts";
- * const d = choosePlatform({
- *   schemaVersion: 2,
- *   manifests: [{
- *     mediaType: "application/vnd.oci.image.manifest.v1+json",
- *     digest: "sha256:" + "a".repeat(64),
- *     size: 1,
- *     platform: { os: "linux", architecture: "arm", variant: "v7" },
- *   }],
- * }, { os: "linux", architecture: "arm", variant: "v8" });
- * console.log(d.platform?.variant); // "v7"
- * ```
- */
-export function choosePlatform(
-  index: Index,
-  wanted: Platform,
-  options: { strict?: boolean } = {},
-): Descriptor {
-  const matcher = platformMatcher(wanted, options);
-  const candidates = index.manifests.filter((d) => d.platform && matcher.match(d.platform));
-  candidates.sort((a, b) =>
-    matcher.less(a.platform!, b.platform!) ? -1 : matcher.less(b.platform!, a.platform!) ? 1 : 0
-  );
-  if (candidates.length === 0) {
-    const available = index.manifests.filter((d) => d.platform).map((d) =>
-      formatPlatform(d.platform!)
-    );
-    throw new NotFoundError(
-      `no image for platform ${formatPlatform(wanted)} (available: ${
-        available.join(", ") || "none"
-      })`,
-    );
-  }
-  return candidates[0];
 }
 
 /** Distinct blobs of the images, without non-distributable layers that live elsewhere. */

@@ -6,11 +6,10 @@
  *
  * @module
  */
-import { choosePlatform } from "./copy.ts";
 import { UsageError } from "./errors.ts";
 import { type ParsedManifest, parseManifest } from "./manifest.ts";
 import { isIndexMediaType } from "./media_types.ts";
-import type { Platform } from "./platform.ts";
+import { choosePlatform, type Platform } from "./platform.ts";
 import { type ImageReference, parseImageReference, withTag } from "./reference.ts";
 import { readAll } from "./remotes/manifest_source.ts";
 import type { Resolver } from "./remotes/remotes.ts";

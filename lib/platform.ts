@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { InvalidPlatformError } from "./errors.ts";
+import { InvalidPlatformError, NotFoundError } from "./errors.ts";
+import type { Descriptor, Index } from "./manifest.ts";
 
 /**
  * A platform, shaped like the `platform` object of OCI descriptors and image
@@ -509,4 +510,48 @@ function windowsVersionMatch(host: WindowsVersion | undefined, candidate: string
   const i = LTSC_BUILDS.findLastIndex((b) => host.build >= b);
   const floor = LTSC_BUILDS[Math.max(i - 1, 0)];
   return floor <= ctr.build && ctr.build <= host.build;
+}
+
+/**
+ * The index entry that best serves a platform, by containerd's rules:
+ * with `strict` (a platform the user named) only that platform, its
+ * normalised equivalents included; without it (the host default) also what
+ * the host can run (arm64 → arm/v8 → arm/v7…, amd64 → 386).
+ *
+ * @example
+ * ```ts
+ * import { choosePlatform } from "./platform.ts";
+ * const d = choosePlatform({
+ *   schemaVersion: 2,
+ *   manifests: [{
+ *     mediaType: "application/vnd.oci.image.manifest.v1+json",
+ *     digest: "sha256:" + "a".repeat(64),
+ *     size: 1,
+ *     platform: { os: "linux", architecture: "arm", variant: "v7" },
+ *   }],
+ * }, { os: "linux", architecture: "arm", variant: "v8" });
+ * console.log(d.platform?.variant); // "v7"
+ * ```
+ */
+export function choosePlatform(
+  index: Index,
+  wanted: Platform,
+  options: { strict?: boolean } = {},
+): Descriptor {
+  const matcher = platformMatcher(wanted, options);
+  const candidates = index.manifests.filter((d) => d.platform && matcher.match(d.platform));
+  candidates.sort((a, b) =>
+    matcher.less(a.platform!, b.platform!) ? -1 : matcher.less(b.platform!, a.platform!) ? 1 : 0
+  );
+  if (candidates.length === 0) {
+    const available = index.manifests.filter((d) => d.platform).map((d) =>
+      formatPlatform(d.platform!)
+    );
+    throw new NotFoundError(
+      `no image for platform ${formatPlatform(wanted)} (available: ${
+        available.join(", ") || "none"
+      })`,
+    );
+  }
+  return candidates[0];
 }

@@ -6,7 +6,6 @@
  *
  * @module
  */
-import { CredentialHelperError, helperGet } from "./credential_helper.ts";
 import type { Credentials } from "./credentials.ts";
 import {
   credentialsFromConfig,
@@ -66,6 +65,7 @@ export async function credentialLookup(
     if (helper) {
       // A configured helper owns the registry's credentials, as in the docker CLI: when it
       // has none (or cannot run), say so and go on anonymously.
+      const { CredentialHelperError, helperGet } = await import("./credential_helper.ts");
       try {
         return await helperGet(helper, serverUrlFor(host));
       } catch (e) {

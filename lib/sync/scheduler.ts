@@ -8,18 +8,12 @@
  *
  * @module
  */
-import {
-  choosePlatform,
-  type CopyDestination,
-  type CopyEndpoint,
-  copyImage,
-  type CopyOptions,
-} from "../copy.ts";
+import { type CopyDestination, type CopyEndpoint, copyImage, type CopyOptions } from "../copy.ts";
 import { NotFoundError, UsageError } from "../errors.ts";
 import type { Descriptor, ParsedManifest } from "../manifest.ts";
 import { parseManifest } from "../manifest.ts";
 import { isNonDistributableMediaType } from "../media_types.ts";
-import { hostPlatform } from "../platform.ts";
+import { choosePlatform, hostPlatform } from "../platform.ts";
 import type { ProgressEvent } from "../progress.ts";
 import { redactText } from "../redact.ts";
 import { getManifest, readAll } from "../remotes/manifest_source.ts";

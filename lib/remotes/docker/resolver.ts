@@ -21,7 +21,6 @@ import {
   repositoryOnly,
   withTag,
 } from "../../reference.ts";
-import { fallbackTag } from "../../referrers.ts";
 import type {
   Fetcher,
   Pusher,
@@ -32,10 +31,8 @@ import type {
   TaggedDescriptor,
   TagLister,
 } from "../remotes.ts";
-import { listRegistryReferrers } from "./referrers.ts";
 import { DockerFetcher, type DockerFetcherOptions } from "./fetcher.ts";
 import { RegistryClient, type RegistryClientOptions, responseError } from "./http.ts";
-import { DockerPusher } from "./pusher.ts";
 import { repositoryScope } from "./scope.ts";
 import { listCatalog, listTags } from "./tags.ts";
 
@@ -165,15 +162,14 @@ export class DockerResolver implements Resolver, TagLister, ReferrersLister {
     return Promise.resolve(new DockerFetcher(this.client, r.domain, r.path, this.#opts));
   }
 
-  /** A pusher for the repository of `ref`. */
-  pusher(ref: string): Promise<Pusher> {
+  /** A pusher for the repository of `ref` (its code loads on first use: reads never need it). */
+  async pusher(ref: string): Promise<Pusher> {
     const r = parseDockerReference(ref);
-    return Promise.resolve(
-      new DockerPusher(this.client, r.domain, r.path, {
-        chunkSize: this.#opts.uploadChunkSize,
-        mountFrom: this.#opts.mountFrom,
-      }),
-    );
+    const { DockerPusher } = await import("./pusher.ts");
+    return new DockerPusher(this.client, r.domain, r.path, {
+      chunkSize: this.#opts.uploadChunkSize,
+      mountFrom: this.#opts.mountFrom,
+    });
   }
 
   /** Every tag of the repository of `ref`, following the registry's pages. */
@@ -194,12 +190,14 @@ export class DockerResolver implements Resolver, TagLister, ReferrersLister {
       repository: r.path,
       scope: this.#scope(r.path),
     };
+    const { listRegistryReferrers } = await import("./referrers.ts");
     return (await listRegistryReferrers(target, subject, options.artifactTypes)).manifests;
   }
 
   /** Tags of the repository of `ref` named after one of `subjects` (cosign's `sha256-<hex>.sig`). */
   async digestTags(ref: string, subjects: readonly string[]): Promise<TaggedDescriptor[]> {
     const repo = repositoryOnly(parseDockerReference(ref));
+    const { fallbackTag } = await import("../../referrers.ts");
     const prefixes = subjects.map(fallbackTag);
     const tags = (await this.listTags(repo.toString())).filter((t) =>
       prefixes.some((p) => t.startsWith(p))

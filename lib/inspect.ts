@@ -6,8 +6,7 @@
  */
 import { NotFoundError } from "./errors.ts";
 import type { ParsedManifest } from "./manifest.ts";
-import { choosePlatform } from "./copy.ts";
-import { formatPlatform, hostPlatform, type Platform } from "./platform.ts";
+import { choosePlatform, formatPlatform, hostPlatform, type Platform } from "./platform.ts";
 import { fetchManifest, getManifest, readAll } from "./remotes/manifest_source.ts";
 import type { Resolver, TagLister } from "./remotes/remotes.ts";
 
@@ -135,9 +134,11 @@ export async function inspectImage(
   name: string,
   opts: InspectOptions = {},
 ): Promise<ImageInfo> {
-  const { top, image } = await resolveImage(resolver, ref, opts.platform);
-  // Only once the image exists, so a missing image is one error, not two.
-  const tagsPromise = listTagsOrWarn(opts, ref);
+  // Tags are listed while the manifest is read; a failure is reported only once the image
+  // exists, so a missing image is one error, not two.
+  const resolved = resolveImage(resolver, ref, opts.platform);
+  const tagsPromise = listTags(opts, ref);
+  const { top, image } = await resolved;
   if (image.kind !== "manifest") throw new NotFoundError("no image in a nested index");
   const fetcher = await resolver.fetcher(ref);
   const configBytes = await readAll(await fetcher.fetch(image.manifest.config), 64 * 1024 * 1024);
@@ -146,7 +147,7 @@ export async function inspectImage(
   const info: ImageInfo = {
     Name: name,
     Digest: top.digest,
-    RepoTags: await tagsPromise,
+    RepoTags: await tagsOrWarn(opts, tagsPromise),
     Created: config.created,
     DockerVersion: config.docker_version ?? "",
     Labels: config.config?.Labels ?? null,
@@ -171,14 +172,17 @@ export async function inspectImage(
   return info;
 }
 
-async function listTagsOrWarn(opts: InspectOptions, ref: string): Promise<string[]> {
-  if (!opts.tags) return [];
-  try {
-    return await opts.tags.listTags(ref);
-  } catch (e) {
-    opts.onWarning?.(`cannot list tags: ${(e as Error).message}`);
-    return [];
-  }
+/** The repository's tags, or why they could not be listed; never rejects. */
+function listTags(opts: InspectOptions, ref: string): Promise<string[] | Error> {
+  if (!opts.tags) return Promise.resolve([]);
+  return opts.tags.listTags(ref).catch((e) => e instanceof Error ? e : new Error(String(e)));
+}
+
+async function tagsOrWarn(opts: InspectOptions, tags: Promise<string[] | Error>) {
+  const t = await tags;
+  if (!(t instanceof Error)) return t;
+  opts.onWarning?.(`cannot list tags: ${t.message}`);
+  return [];
 }
 
 /** The config fields inspect reads. */

@@ -4,9 +4,4 @@
  *
  * @module
  */
-export {
-  Command,
-  CommanderError,
-  InvalidArgumentError,
-  Option,
-} from "npm:commander@^14.0.0";
+export { Command, CommanderError, InvalidArgumentError, Option } from "npm:commander@^14.0.0";

@@ -112,6 +112,27 @@ Deno.test("credentials and TLS: every source of credentials, verified TLS", asyn
     });
 
     await t.step(
+      "a TLS port on loopback costs one plain-HTTP request, as the ping did",
+      async () => {
+        const r = await dtoolOk([
+          "inspect",
+          "--raw",
+          "--creds",
+          `${USER}:${PASSWORD}`,
+          "--cert-dir",
+          certDir,
+          `docker://${reg.host}/flags/app:1`,
+        ], { env: env() });
+        assert.deepEqual(r.stdoutBytes, fx.raw);
+        const trace = r.stderr.split("\n").filter((l) => /debug: (GET|HEAD) /.test(l));
+        assert.equal(trace.length, 3, r.stderr);
+        assert.match(trace[0], new RegExp(`GET http://${reg.host}/v2/flags/app/manifests/1 400`));
+        assert.match(trace[1], new RegExp(`GET https://${reg.host}/v2/ 401`));
+        assert.match(trace[2], new RegExp(`GET https://${reg.host}/v2/flags/app/manifests/1 200`));
+      },
+    );
+
+    await t.step(
       "a certificate that fails verification is an error, loopback included",
       async () => {
         const r = await dtool([

@@ -95,6 +95,22 @@ Deno.test("inspect equals skopeo inspect field by field", async (t) => {
       assert.deepEqual(r.RepoTags, []);
     });
 
+    await t.step("a read needs no ping: its first request finds the registry", async () => {
+      const fx = await pushOciImage(reg, "insp/noping:1");
+      const r = await dtoolOk(["inspect", "--debug", `docker://${fx.ref}`]);
+      const trace = r.stderr.split("\n").filter((l) => l.startsWith("dtool: debug: GET"));
+      assert.equal(trace.length, 3, r.stderr);
+      assert.match(
+        trace[0],
+        new RegExp(`GET http://${reg.host}/v2/insp/noping/manifests/1 200 .*first request`),
+      );
+      assert.ok(
+        !trace.some((l) => l.includes(`${reg.host}/v2/ `)),
+        `a ping was sent:\n${r.stderr}`,
+      );
+      assert.match(r.stderr, /debug: 3 HTTP requests/);
+    });
+
     await t.step("the library returns the same summary", async () => {
       const fx = await pushOciImage(reg, "insp/lib:1");
       const info = await inspectImage(new DockerResolver(), fx.ref, `${reg.host}/insp/lib`);

@@ -74,6 +74,12 @@ Deno.test("token auth: anonymous pull, authenticated push, one token per scope, 
         },
       );
       assert.deepEqual(r.stdoutBytes, fx.raw);
+      // No ping: the manifest GET's 401 brings the challenge, and the GET is sent again.
+      const gets = r.stderr.split("\n").filter((l) => l.includes("/manifests/1 "));
+      assert.equal(gets.length, 2, r.stderr);
+      assert.match(gets[0], / 401 /);
+      assert.match(gets[1], / 200 /);
+      assert.doesNotMatch(r.stderr, new RegExp(`GET [^ ]*${reg.host}/v2/ `));
       const made = tokens.requests.slice(before);
       assert.equal(made.length, 1);
       assert.equal(made[0].user, undefined);

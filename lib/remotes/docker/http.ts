@@ -10,11 +10,10 @@ import { Authorizer } from "../../auth/authorizer.ts";
 import { parseChallenges } from "../../auth/challenge.ts";
 import type { Credentials } from "../../auth/credentials.ts";
 import { AuthError, DtoolError, NotFoundError } from "../../errors.ts";
-import { insecureFetch } from "./insecure_fetch.ts";
 import { redactText, redactUrl } from "../../redact.ts";
 import { readAll } from "../manifest_source.ts";
 import { retryDelay, sleep } from "../../retry.ts";
-import { type TlsMaterial, tlsMaterialFor } from "./tls.ts";
+import type { TlsMaterial } from "./tls.ts";
 import { requestPurpose } from "./purpose.ts";
 import { after } from "../../timers.ts";
 
@@ -176,16 +175,81 @@ export class RegistryClient {
     });
   }
 
-  /** Base URL (`https://host`) of a registry, found by pinging `/v2/` once. */
+  /**
+   * Base URL (`https://host`) of a registry: learned from the first request
+   * to it, or found by pinging `/v2/` once when that request could not tell.
+   */
   endpoint(host: string): Promise<string> {
     const h = apiHost(host);
-    let p = this.#endpoints.get(h);
+    return this.#remember(h, () => this.#ping(h));
+  }
+
+  /** The host's endpoint promise, made by `make` when there is none; a failure is forgotten. */
+  #remember(host: string, make: () => Promise<string>): Promise<string> {
+    let p = this.#endpoints.get(host);
     if (!p) {
-      p = this.#ping(h);
-      this.#endpoints.set(h, p);
-      p.catch(() => this.#endpoints.delete(h));
+      const made = make();
+      this.#endpoints.set(host, made);
+      made.catch(() => {
+        if (this.#endpoints.get(host) === made) this.#endpoints.delete(host);
+      });
+      p = made;
     }
     return p;
+  }
+
+  /**
+   * Sends the first request to a host without a ping first, as containerd
+   * does: a read (GET or HEAD) goes straight to where the ping would have
+   * looked first (plain HTTP on loopback, HTTPS elsewhere), and its answer
+   * teaches what the ping would have: that the endpoint speaks, and with
+   * 401 the authorization challenges. That saves a round trip on every run
+   * against a registry that needs no credentials, and costs none against
+   * one that does (the 401 takes the ping's place). Returns the response
+   * when it is the answer; `undefined` when the request must be sent the
+   * usual way: after a 401 (now with authorization), or after a failure,
+   * in which case the endpoint is found by the ping as before.
+   */
+  async #sendFirst(host: string, req: RegistryRequest): Promise<Response | undefined> {
+    const loopback = isLoopbackHost(host);
+    const base = loopback ? `http://${host}` : `https://${host}`;
+    let learned!: (base: Promise<string>) => void;
+    this.#remember(host, () => new Promise<string>((resolve) => learned = resolve));
+    let res: Response | undefined;
+    try {
+      res = await this.#sendFollowing(base + req.path, {
+        method: req.method ?? "GET",
+        headers: req.headers,
+        signal: req.signal,
+      }, {
+        note: `first request to this host, no ping${
+          loopback ? "; loopback: plain HTTP first, HTTPS if this is a TLS port" : ""
+        }`,
+      });
+    } catch (e) {
+      if (req.signal?.aborted) {
+        learned(this.#ping(host));
+        throw e;
+      }
+    }
+    if (!res || RETRYABLE_STATUS.has(res.status) || (loopback && res.status === 400)) {
+      // No answer, a transient one, or a TLS port spoken to in plain HTTP: the ping decides,
+      // going on to HTTPS at once where plain HTTP had no registry behind it.
+      await res?.body?.cancel();
+      const plainFailed = loopback && (!res || res.status === 400);
+      learned(this.#ping(host, plainFailed));
+      return undefined;
+    }
+    const own = finalOrigin(res) === new URL(base).origin;
+    if (res.status === 401 && own) {
+      this.authorizer.setChallenges(host, parseChallenges(res.headers.get("www-authenticate")));
+      await res.body?.cancel();
+      learned(Promise.resolve(base));
+      return undefined;
+    }
+    this.authorizer.setChallenges(host, []);
+    learned(Promise.resolve(base));
+    return res;
   }
 
   /**
@@ -196,10 +260,10 @@ export class RegistryClient {
    * first (the ping carries no credentials), and HTTPS is used when it does
    * not answer like a registry (a TLS port refuses or answers 400).
    */
-  async #ping(host: string): Promise<string> {
+  async #ping(host: string, plainTried = false): Promise<string> {
     const insecure = this.#opts.insecure?.(host) ?? false;
     const loopback = isLoopbackHost(host);
-    if (loopback) {
+    if (loopback && !plainTried) {
       const plain = `http://${host}`;
       let res: Response | undefined;
       try {
@@ -264,6 +328,13 @@ export class RegistryClient {
    */
   async request(req: RegistryRequest): Promise<Response> {
     const host = apiHost(req.host);
+    const method = req.method ?? "GET";
+    if (
+      !this.#endpoints.has(host) && req.path && !req.body && (method === "GET" || method === "HEAD")
+    ) {
+      const res = await this.#sendFirst(host, req);
+      if (res) return res;
+    }
     const base = await this.endpoint(host);
     const url = req.url ? new URL(req.url, base).href : base + req.path;
     const target = new URL(url);
@@ -356,7 +427,8 @@ export class RegistryClient {
   #tlsMaterial(host: string): Promise<TlsMaterial | undefined> {
     let p = this.#tlsMaterials.get(host);
     if (!p) {
-      p = tlsMaterialFor(host, this.#opts.certDir?.(host));
+      // HTTPS only: a plain-HTTP run never loads the certificate code.
+      p = import("./tls.ts").then((m) => m.tlsMaterialFor(host, this.#opts.certDir?.(host)));
       this.#tlsMaterials.set(host, p);
     }
     return p;
@@ -408,6 +480,7 @@ export class RegistryClient {
       try {
         if (u.protocol === "https:" && this.#opts.insecure?.(u.host)) {
           const identity = await this.#tlsMaterial(u.host);
+          const { insecureFetch } = await import("./insecure_fetch.ts");
           res = await insecureFetch(url, { ...init, signal }, identity ?? {});
         } else {
           const client = u.protocol === "https:" ? await this.#tlsClient(u.host) : undefined;

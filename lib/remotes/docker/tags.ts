@@ -75,7 +75,7 @@ export async function listPages<T = string>(
     if (page >= MAX_PAGES) throw new DtoolError(`${listing.what} never ends`);
     const res = await client.request({
       host: listing.host,
-      url: next,
+      ...(page === 0 ? { path: next } : { url: next }),
       headers: listing.headers,
       scope: listing.scope,
     });

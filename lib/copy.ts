@@ -21,13 +21,7 @@ import {
 import type { Descriptor, Index, ParsedManifest } from "./manifest.ts";
 import { parseManifest } from "./manifest.ts";
 import { isNonDistributableMediaType } from "./media_types.ts";
-import {
-  choosePlatform,
-  formatPlatform,
-  hostPlatform,
-  type Platform,
-  platformMatcher,
-} from "./platform.ts";
+import { choosePlatform, hostPlatform, type Platform } from "./platform.ts";
 import type { ProgressEvent, ProgressListener } from "./progress.ts";
 import { getManifest, readAll } from "./remotes/manifest_source.ts";
 import { retryDelay, sleep } from "./retry.ts";

@@ -133,6 +133,7 @@ function contentTypeOf(header: string | undefined): string {
  * Parses manifest or index bytes, checking what a copy relies on. The
  * `contentType` is the registry's Content-Type header, used when the
  * document does not state its media type, and checked against it when it does.
+ * `sha256` is the bytes' SHA-256 digest when the caller has computed it already.
  *
  * @example
  * ```ts
@@ -147,7 +148,11 @@ function contentTypeOf(header: string | undefined): string {
  * assert.deepEqual(m.kind, "index");
  * ```
  */
-export function parseManifest(raw: Uint8Array, contentType?: string): ParsedManifest {
+export function parseManifest(
+  raw: Uint8Array,
+  contentType?: string,
+  sha256?: Digest,
+): ParsedManifest {
   if (raw.byteLength > MAX_MANIFEST_BYTES) {
     fail(`manifest is ${raw.byteLength} bytes, larger than the ${MAX_MANIFEST_BYTES} allowed`);
   }
@@ -174,7 +179,7 @@ export function parseManifest(raw: Uint8Array, contentType?: string): ParsedMani
     fail(`mediaType ${declared} disagrees with Content-Type ${served}`);
   }
   const mediaType = declared || (!GENERIC_CONTENT_TYPES.has(served) ? served : guessMediaType(o));
-  const digest = computeDigest(raw);
+  const digest = sha256 ?? computeDigest(raw);
   if (isIndexMediaType(mediaType)) {
     if (!Array.isArray(o.manifests)) fail("index has no manifests list");
     (o.manifests as unknown[]).forEach((d, i) => checkDescriptor(d, `manifests[${i}]`));

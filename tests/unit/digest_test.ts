@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   computeDigest,
   Digester,
+  digestOf,
   isDigest,
   parseDigest,
   verifyDigester,
@@ -307,4 +308,13 @@ Deno.test("verifyingStream works over many one-byte chunks", async () => {
 Deno.test("verifyingStream refuses an invalid expected digest up front", () => {
   assert.throws(() => verifyingStream({ digest: "sha256:abc" }), InvalidDigestError);
   assert.throws(() => verifyingStream({ digest: "md5:" + "a".repeat(32) }), InvalidDigestError);
+});
+
+Deno.test("digestOf (WebCrypto) agrees with computeDigest for both algorithms and any size", async () => {
+  for (const size of [0, 1, 55, 56, 64, 1000, 300_000]) {
+    const bytes = new Uint8Array(size).map((_, i) => (i * 31 + size) & 0xff);
+    for (const algorithm of ["sha256", "sha512"] as const) {
+      assert.equal(await digestOf(bytes, algorithm), computeDigest(bytes, algorithm), `${size}`);
+    }
+  }
 });

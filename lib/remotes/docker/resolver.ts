@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { computeDigest, parseDigest } from "../../digest.ts";
+import { digestOf, parseDigest } from "../../digest.ts";
 import { DigestMismatchError, DtoolError, NotFoundError, TransientError } from "../../errors.ts";
 import {
   type Descriptor,
@@ -145,15 +145,15 @@ export class DockerResolver implements Resolver, TagLister, ReferrersLister {
       });
     });
     const expected = r.digest ?? res.headers.get("docker-content-digest");
-    if (expected) {
-      const actual = computeDigest(raw, parseDigest(expected).algorithm);
-      if (actual !== expected) {
-        throw new DigestMismatchError(
-          `manifest of ${r.toString()} hashes to ${actual}, not ${expected}`,
-        );
-      }
+    const algorithm = expected ? parseDigest(expected).algorithm : "sha256";
+    const actual = await digestOf(raw, algorithm);
+    if (expected && actual !== expected) {
+      throw new DigestMismatchError(
+        `manifest of ${r.toString()} hashes to ${actual}, not ${expected}`,
+      );
     }
-    return parseManifest(raw, res.headers.get("content-type") ?? undefined);
+    const sha256 = algorithm === "sha256" ? actual : undefined;
+    return parseManifest(raw, res.headers.get("content-type") ?? undefined, sha256);
   }
 
   /** A fetcher for the repository of `ref`. */

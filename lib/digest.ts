@@ -154,7 +154,9 @@ export async function digestOf(
  * ```
  */
 export class Digester {
-  #hash: HashState;
+  #hash: HashState | undefined;
+  /** Small content is kept and hashed at the end, natively when the caller can wait. */
+  #kept: Uint8Array[] | undefined;
   #algorithm: DigestAlgorithm;
   /** Bytes seen so far. */
   size = 0;
@@ -164,16 +166,43 @@ export class Digester {
    */
   constructor(algorithm: DigestAlgorithm = "sha256", expectedSize?: number) {
     this.#algorithm = algorithm;
-    this.#hash = newHash(algorithm, expectedSize);
+    if (expectedSize !== undefined && expectedSize <= SMALL_CONTENT) this.#kept = [];
+    else this.#hash = newHash(algorithm, expectedSize);
   }
   /** Adds bytes to the hash. */
   update(chunk: Uint8Array): void {
-    this.#hash.update(chunk);
     this.size += chunk.byteLength;
+    if (this.#kept && this.size <= SMALL_CONTENT) {
+      this.#kept.push(chunk.slice());
+      return;
+    }
+    if (!this.#hash) {
+      // More than the size announced: hash it all the usual way.
+      this.#hash = newHash(this.#algorithm, undefined);
+      for (const k of this.#kept ?? []) this.#hash.update(k);
+      this.#kept = undefined;
+    }
+    this.#hash.update(chunk);
   }
   /** Finishes the hash; call once. */
   digest(): Digest {
-    return `${this.#algorithm}:${this.#hash.hex()}`;
+    if (this.#kept) return computeDigest(this.#joined(), this.#algorithm);
+    return `${this.#algorithm}:${this.#hash!.hex()}`;
+  }
+  /** Finishes the hash, natively for small content (see {@linkcode digestOf}); call once. */
+  digestAsync(): Promise<Digest> {
+    return this.#kept ? digestOf(this.#joined(), this.#algorithm) : Promise.resolve(this.digest());
+  }
+  #joined(): Uint8Array {
+    const kept = this.#kept!;
+    if (kept.length === 1) return kept[0];
+    const all = new Uint8Array(this.size);
+    let at = 0;
+    for (const k of kept) {
+      all.set(k, at);
+      at += k.byteLength;
+    }
+    return all;
   }
 }
 
@@ -197,12 +226,35 @@ export interface Expected {
  * ```
  */
 export function verifyDigester(d: Digester, expected: Expected): void {
+  checkSize(d, expected);
+  checkDigest(d.digest(), expected);
+}
+
+/**
+ * {@linkcode verifyDigester} for code that can wait: small content is hashed
+ * natively.
+ *
+ * @example
+ * ```ts
+ * import { Digester, verifyDigesterAsync } from "./digest.ts";
+ * const d = new Digester("sha256", 0);
+ * await verifyDigesterAsync(d, { digest: "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855", size: 0 });
+ * ```
+ */
+export async function verifyDigesterAsync(d: Digester, expected: Expected): Promise<void> {
+  checkSize(d, expected);
+  checkDigest(await d.digestAsync(), expected);
+}
+
+function checkSize(d: Digester, expected: Expected): void {
   if (expected.size !== undefined && d.size !== expected.size) {
     throw new DigestMismatchError(
       `size mismatch for ${expected.digest}: expected ${expected.size} bytes, got ${d.size}`,
     );
   }
-  const actual = d.digest();
+}
+
+function checkDigest(actual: Digest, expected: Expected): void {
   if (actual !== expected.digest) {
     throw new DigestMismatchError(`digest mismatch: expected ${expected.digest}, got ${actual}`);
   }

@@ -6,6 +6,7 @@ import {
   isDigest,
   parseDigest,
   verifyDigester,
+  verifyDigesterAsync,
   verifyingStream,
 } from "../../lib/digest.ts";
 import { DigestMismatchError, ExitCode, InvalidDigestError } from "../../lib/errors.ts";
@@ -317,4 +318,30 @@ Deno.test("digestOf (WebCrypto) agrees with computeDigest for both algorithms an
       assert.equal(await digestOf(bytes, algorithm), computeDigest(bytes, algorithm), `${size}`);
     }
   }
+});
+
+Deno.test("a Digester told a small size gives the same digest, sync or native, in any chunking", async () => {
+  const bytes = new Uint8Array(300_000).map((_, i) => (i * 7) & 0xff);
+  const want = computeDigest(bytes);
+  for (const [announced, cut] of [[1000, 400], [300_000, 65536], [100, 7]] as const) {
+    const part = bytes.subarray(0, announced);
+    const sync = new Digester("sha256", announced);
+    const native = new Digester("sha256", announced);
+    for (let i = 0; i < part.byteLength; i += cut) {
+      sync.update(part.subarray(i, i + cut));
+      native.update(part.subarray(i, i + cut));
+    }
+    assert.equal(sync.digest(), computeDigest(part));
+    assert.equal(await native.digestAsync(), computeDigest(part));
+  }
+  // More bytes than announced, past the small-content limit: still right.
+  const over = new Digester("sha256", 10);
+  for (let i = 0; i < bytes.byteLength; i += 50_000) over.update(bytes.subarray(i, i + 50_000));
+  assert.equal(await over.digestAsync(), want);
+  const wrong = new Digester("sha256", 3);
+  wrong.update(new Uint8Array(3));
+  await assert.rejects(
+    verifyDigesterAsync(wrong, { digest: computeDigest(new Uint8Array(1)), size: 3 }),
+    DigestMismatchError,
+  );
 });

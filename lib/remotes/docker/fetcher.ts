@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Digester, parseDigest, verifyDigester } from "../../digest.ts";
+import { Digester, parseDigest, verifyDigesterAsync } from "../../digest.ts";
 import { DigestMismatchError, DtoolError } from "../../errors.ts";
 import type { Descriptor } from "../../manifest.ts";
 import { isIndexMediaType, isManifestMediaType, MANIFEST_ACCEPT } from "../../media_types.ts";
@@ -167,7 +167,7 @@ async function verifiedDownload(
               continue;
             }
             stop();
-            verifyDigester(digester, { digest: desc.digest, size: desc.size });
+            await verifyDigesterAsync(digester, { digest: desc.digest, size: desc.size });
             controller.close();
             return;
           }

@@ -41,7 +41,8 @@ export function authFilePath(authfile?: string): string {
 
 /**
  * A function giving the credentials of a registry host, looked up once per
- * host per run.
+ * host per run. The config file is read on the first lookup, so a run
+ * against registries that ask for no credentials never reads it.
  *
  * @example
  * ```ts
@@ -51,16 +52,17 @@ export function authFilePath(authfile?: string): string {
  * assert.deepEqual((await lookup("localhost:5000"))?.username, "u");
  * ```
  */
-export async function credentialLookup(
+export function credentialLookup(
   opts: CredentialLookupOptions = {},
 ): Promise<(host: string) => Promise<Credentials | undefined>> {
   if (opts.flag) {
     const flag = opts.flag;
-    return () => Promise.resolve(flag);
+    return Promise.resolve(() => Promise.resolve(flag));
   }
-  const config = await readDockerConfig(authFilePath(opts.authfile));
+  let read: ReturnType<typeof readDockerConfig> | undefined;
   const cache = new Map<string, Promise<Credentials | undefined>>();
   const lookup = async (host: string): Promise<Credentials | undefined> => {
+    const config = await (read ??= readDockerConfig(authFilePath(opts.authfile)));
     const helper = helperFor(config, host);
     if (helper) {
       // A configured helper owns the registry's credentials, as in the docker CLI: when it
@@ -76,12 +78,12 @@ export async function credentialLookup(
     }
     return credentialsFromConfig(config, host);
   };
-  return (host) => {
+  return Promise.resolve((host) => {
     let p = cache.get(host);
     if (!p) {
       p = lookup(host);
       cache.set(host, p);
     }
     return p;
-  };
+  });
 }

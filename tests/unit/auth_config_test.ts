@@ -8,6 +8,7 @@ import {
   dockerConfigPath,
   readDockerConfig,
 } from "../../lib/auth/docker_config.ts";
+import { credentialLookup } from "../../lib/auth/credential_store.ts";
 import { ExitCode, UsageError } from "../../lib/errors.ts";
 
 function assertUsage(fn: () => unknown, check?: (message: string) => void): void {
@@ -104,6 +105,22 @@ Deno.test("readDockerConfig of malformed JSON is a UsageError naming the file", 
       assert.match(err.message, /not valid JSON/);
       return true;
     });
+  });
+});
+
+Deno.test("the config file is read at the first lookup, not before, and read once", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "config.json");
+    const lookup = await credentialLookup({ authfile: path }); // no file yet: nothing read
+    await Deno.writeTextFile(
+      path,
+      JSON.stringify({ auths: { "r.example": { auth: btoa("u:p") } } }),
+    );
+    assert.equal((await lookup("r.example"))?.password, "p");
+    await Deno.writeTextFile(path, '{"auths": {');
+    assert.equal(await lookup("other.example"), undefined, "the file was read once");
+    const broken = await credentialLookup({ authfile: path });
+    await assert.rejects(broken("r.example"), /not valid JSON/);
   });
 });
 

@@ -77,11 +77,15 @@ export class DockerResolver implements Resolver, TagLister, ReferrersLister {
   /** The HTTP client, exposed for its request count. */
   readonly client: RegistryClient;
   #opts: DockerResolverOptions;
+  /** The push code, loaded on first need (or at once, for a destination). */
+  #pusherCode: Promise<typeof import("./pusher.ts")> | undefined;
 
   /** Creates a resolver; nothing is sent until it is used. */
   constructor(opts: DockerResolverOptions = {}) {
     this.client = opts.client ?? new RegistryClient(opts);
     this.#opts = opts;
+    // A destination loads its push code while the first requests are on the wire.
+    if (opts.forPush) this.#pusherCode = import("./pusher.ts");
   }
 
   #scope(path: string): string {
@@ -165,7 +169,7 @@ export class DockerResolver implements Resolver, TagLister, ReferrersLister {
   /** A pusher for the repository of `ref` (its code loads on first use: reads never need it). */
   async pusher(ref: string): Promise<Pusher> {
     const r = parseDockerReference(ref);
-    const { DockerPusher } = await import("./pusher.ts");
+    const { DockerPusher } = await (this.#pusherCode ??= import("./pusher.ts"));
     return new DockerPusher(this.client, r.domain, r.path, {
       chunkSize: this.#opts.uploadChunkSize,
       mountFrom: this.#opts.mountFrom,

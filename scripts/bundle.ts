@@ -15,40 +15,56 @@
  * @module
  */
 
-/** What esbuild writes for CommonJS `require` of built-ins, and what replaces it. */
-export const EAGER_REQUIRE =
-  'import { createRequire as __deno_internal_createRequire } from "node:module";\n' +
-  "var __require = __deno_internal_createRequire(import.meta.url);\n";
-/** The lazy `require`: built-in modules only, which is all the bundled npm code asks for. */
-export const LAZY_REQUIRE = "var __require = (id) => process.getBuiltinModule(id);\n";
+/**
+ * esbuild's CommonJS `require` shim for built-ins, formatted or minified:
+ * `import { createRequire as __deno_internal_createRequire } from "node:module";`
+ * then `var <name> = __deno_internal_createRequire(import.meta.url);`.
+ */
+const REQUIRE_SHIM =
+  /import\s*\{\s*createRequire as __deno_internal_createRequire\s*\}\s*from\s*"node:module";\s*var ([\w$]+)\s*=\s*__deno_internal_createRequire\(import\.meta\.url\);\n?/g;
 
-/** The `deno bundle` arguments that write `outFile` from `cli.ts`. */
+/** The `deno bundle` arguments that write `outFile` from `cli.ts`, minified. */
 export function bundleArgs(outFile: string): string[] {
-  return ["bundle", "--quiet", "--platform", "deno", "--output", outFile, "cli.ts"];
+  return ["bundle", "--quiet", "--minify", "--platform", "deno", "--output", outFile, "cli.ts"];
 }
 
 /**
- * Makes the bundle's `require` lazy; throws when the bundler's output no
- * longer has the expected shape, rather than shipping a slow file silently.
+ * Makes the bundle's `require` lazy: built-in modules only, which is all the
+ * bundled npm code asks for, loaded when first required. Throws when the
+ * bundler's output no longer has the expected shape, rather than shipping a
+ * slow file silently.
  *
  * @example
  * ```ts
- * import { EAGER_REQUIRE, LAZY_REQUIRE, lazyRequire } from "./bundle.ts";
- * const out = lazyRequire(`var a = 1;\n${EAGER_REQUIRE}var b = __require("node:fs");\n`);
- * if (!out.includes(LAZY_REQUIRE) || out.includes("node:module")) throw new Error(out);
+ * import { lazyRequire } from "./bundle.ts";
+ * const shim = 'import{createRequire as __deno_internal_createRequire} from "node:module";' +
+ *   "var r=__deno_internal_createRequire(import.meta.url);";
+ * const out = lazyRequire(`var a=1;${shim}var b=r("node:fs");`);
+ * if (!out.includes("var r = (id) => process.getBuiltinModule(id);") || out.includes("node:module")) {
+ *   throw new Error(out);
+ * }
  * ```
  */
 export function lazyRequire(code: string): string {
-  const count = code.split(EAGER_REQUIRE).length - 1;
+  const count = [...code.matchAll(REQUIRE_SHIM)].length;
   if (count > 1) throw new Error("bundle: the node:module require appears more than once");
   if (count === 0) {
-    if (/from "node:module"/.test(code)) {
+    if (/from\s*"node:module"/.test(code)) {
       throw new Error("bundle: deno bundle's require shim changed; update scripts/bundle.ts");
     }
     return code;
   }
-  return code.replace(EAGER_REQUIRE, LAZY_REQUIRE);
+  return code.replace(
+    REQUIRE_SHIM,
+    (_all, name: string) => `var ${name} = (id) => process.getBuiltinModule(id);\n`,
+  );
 }
+
+/**
+ * An import declaration of a Node built-in, at a statement boundary, formatted
+ * (`import fs from "node:fs";`) or minified (`;import{a as b}from"node:fs";`).
+ */
+const NODE_IMPORT = /(?<=^|[;}\n])[ \t]*import\s*([^;"'()]*?)\s*from\s*"(node:[^"]+)";?/g;
 
 /**
  * Turns the bundle's top-level imports of Node built-ins (which npm code
@@ -56,7 +72,7 @@ export function lazyRequire(code: string): string {
  * only a lazily loaded command uses them) into bindings made on first use:
  * each imported name becomes a getter on `globalThis` that loads the
  * built-in with `process.getBuiltinModule` when code first reads it. The
- * import lines go, so the names resolve to those getters; a name the
+ * import declarations go, so the names resolve to those getters; a name the
  * bundle declares itself would have clashed with the import already.
  *
  * @example
@@ -66,26 +82,27 @@ export function lazyRequire(code: string): string {
  * if (eagerNodeImports(out).length !== 0 || !out.includes('"j", "node:path", "join"')) {
  *   throw new Error(out);
  * }
+ * const min = lazyNodeImports('var a=1;import*as z from"node:zlib";import{x as y}from"node:fs";');
+ * if (eagerNodeImports(min).length !== 0 || !min.includes('"y", "node:fs", "x"')) {
+ *   throw new Error(min);
+ * }
  * ```
  */
 export function lazyNodeImports(code: string): string {
   const bindings: string[] = [];
-  const out = code.replace(
-    /^import\s+([^;]*?)\s+from\s+"(node:[^"]+)";\n/gm,
-    (_all, clause: string, id: string) => {
-      const named = clause.match(/\{([^}]*)\}/);
-      const rest = clause.replace(/\{[^}]*\}/, "").split(",").map((p) => p.trim()).filter(Boolean);
-      for (const part of rest) {
-        const ns = part.match(/^\*\s+as\s+(\S+)$/);
-        bindings.push(JSON.stringify(ns ? ns[1] : part) + `, "${id}"`);
-      }
-      for (const spec of named ? named[1].split(",").map((p) => p.trim()).filter(Boolean) : []) {
-        const [name, local = name] = spec.split(/\s+as\s+/).map((p) => p.trim());
-        bindings.push(`${JSON.stringify(local)}, "${id}", ${JSON.stringify(name)}`);
-      }
-      return "";
-    },
-  );
+  const out = code.replace(NODE_IMPORT, (_all, clause: string, id: string) => {
+    const named = clause.match(/\{([^}]*)\}/);
+    const rest = clause.replace(/\{[^}]*\}/, "").split(",").map((p) => p.trim()).filter(Boolean);
+    for (const part of rest) {
+      const ns = part.match(/^\*\s*as\s+(\S+)$/);
+      bindings.push(JSON.stringify(ns ? ns[1] : part) + `, "${id}"`);
+    }
+    for (const spec of named ? named[1].split(",").map((p) => p.trim()).filter(Boolean) : []) {
+      const [name, local = name] = spec.split(/\s+as\s+/).map((p) => p.trim());
+      bindings.push(`${JSON.stringify(local)}, "${id}", ${JSON.stringify(name)}`);
+    }
+    return "";
+  });
   if (bindings.length === 0) return code;
   const prelude =
     "const __lazyNode = (name, id, pick) => Object.defineProperty(globalThis, name, " +
@@ -100,7 +117,7 @@ export function lazyNodeImports(code: string): string {
 
 /** Node modules the bundle may import at its top: none, so that start-up stays fast. */
 export function eagerNodeImports(code: string): string[] {
-  return [...code.matchAll(/^import\s[^;]*?from\s+"(node:[^"]+)"/gm)].map((m) => m[1]);
+  return [...code.matchAll(NODE_IMPORT)].map((m) => m[2]);
 }
 
 /** Builds the bundle into `outDir` and returns the file's path. */

@@ -559,7 +559,7 @@ async function transfer(
   const body = await fetcher.fetch(blob, {
     signal,
     // Without a listener no byte counts are asked for, which lets a fetcher hand its bytes to
-    // the pusher unread (registry to registry).
+    // the pusher unread (registry to registry); with one, they are counted on their way.
     onProgress: wantsBytes ? onProgress : undefined,
     onError(e) {
       sourceError = e;

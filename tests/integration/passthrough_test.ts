@@ -24,7 +24,7 @@ Deno.test("large blobs are handed over unread; corrupted bytes are refused by th
   });
   try {
     await t.step(
-      "the fetcher offers the body only when no byte progress is asked for",
+      "the fetcher offers large bodies, counted for a progress listener, never small ones",
       async () => {
         const client = new RegistryClient({});
         const fetcher = new DockerFetcher(client, src.host, "pass/app");
@@ -32,9 +32,14 @@ Deno.test("large blobs are handed over unread; corrupted bytes are refused by th
         const raw = takeRawBody(quiet);
         assert.ok(raw, "a large blob without onProgress is offered");
         await raw.cancel();
-        const counted = await fetcher.fetch(layer, { onProgress: () => {} });
-        assert.equal(takeRawBody(counted), undefined);
-        await counted.cancel();
+        const seen: number[] = [];
+        const counted = await fetcher.fetch(layer, { onProgress: (n) => seen.push(n) });
+        const rawCounted = takeRawBody(counted);
+        assert.ok(rawCounted, "a large blob with onProgress is offered too");
+        const got = new Uint8Array(await new Response(rawCounted).arrayBuffer());
+        assert.equal(got.byteLength, layer.size);
+        assert.equal(seen.at(-1), layer.size, "the listener saw every byte");
+        assert.ok(seen.every((n, i) => i === 0 || n > seen[i - 1]), "counts only grow");
         const { digest, mediaType, raw: bytes } = fx.config!;
         const small = await fetcher.fetch({ digest, mediaType, size: bytes.byteLength });
         assert.equal(takeRawBody(small), undefined, "small blobs keep the verifying path");
@@ -75,7 +80,7 @@ Deno.test("large blobs are handed over unread; corrupted bytes are refused by th
   }
 });
 
-Deno.test("a source that always corrupts a large blob leaves the destination tag unset", async () => {
+Deno.test("a source that always corrupts a large blob leaves the destination tag unset, progress shown or not", async () => {
   const src = await startRegistry();
   const dst = await startRegistry();
   const fx = await pushOciImage(src, "pass/bad:1", { layers: 1, layerSize: LAYER });
@@ -83,22 +88,24 @@ Deno.test("a source that always corrupts a large blob leaves the destination tag
     rules: [{ match: blobGet(fx.layers![0].digest), fault: { kind: "corrupt" } }],
   });
   try {
-    await assert.rejects(
-      () =>
-        copyImage(
-          { resolver: new DockerResolver({ retryDelayMs: 10 }), ref: `${proxy.host}/pass/bad:1` },
-          {
-            resolver: new DockerResolver({ retryDelayMs: 10 }),
-            ref: `${dst.host}/pass/bad:1`,
-            tag: "1",
-          },
-          { retryTimes: 1 },
-        ),
-      /digest|invalid/i,
-    );
-    const res = await fetch(`${dst.url}/v2/pass/bad/manifests/1`, { method: "HEAD" });
-    await res.body?.cancel();
-    assert.equal(res.status, 404, "the tag was never written");
+    for (const onProgress of [undefined, () => {}]) {
+      await assert.rejects(
+        () =>
+          copyImage(
+            { resolver: new DockerResolver({ retryDelayMs: 10 }), ref: `${proxy.host}/pass/bad:1` },
+            {
+              resolver: new DockerResolver({ retryDelayMs: 10 }),
+              ref: `${dst.host}/pass/bad:1`,
+              tag: "1",
+            },
+            { retryTimes: 1, onProgress },
+          ),
+        /digest|invalid/i,
+      );
+      const res = await fetch(`${dst.url}/v2/pass/bad/manifests/1`, { method: "HEAD" });
+      await res.body?.cancel();
+      assert.equal(res.status, 404, "the tag was never written");
+    }
   } finally {
     await proxy.stop();
     await src.stop();

@@ -12,7 +12,7 @@ import type { Descriptor } from "../../manifest.ts";
 import { isIndexMediaType, isManifestMediaType, MANIFEST_ACCEPT } from "../../media_types.ts";
 import type { Fetcher, FetchOptions } from "../remotes.ts";
 import { type RegistryClient, responseError } from "./http.ts";
-import { offerRawBody } from "./passthrough.ts";
+import { countedBody, offerRawBody } from "./passthrough.ts";
 import { every } from "../../timers.ts";
 
 /**
@@ -87,7 +87,7 @@ export class DockerFetcher implements Fetcher {
       readTimeoutMs: this.#opts.readTimeoutMs ?? 60_000,
       onProgress: options.onProgress,
       onError: options.onError,
-      passthrough: !isManifest && !options.onProgress && desc.size >= PASSTHROUGH_MIN_SIZE,
+      passthrough: !isManifest && desc.size >= PASSTHROUGH_MIN_SIZE,
     });
   }
 }
@@ -207,7 +207,8 @@ async function verifiedDownload(
       if (reader || handedOver) return undefined;
       handedOver = true;
       stop();
-      return first.body!;
+      // With a progress listener the bytes are counted on their way, not hashed or copied.
+      return opts.onProgress ? countedBody(first.body!, opts.onProgress) : first.body!;
     });
   }
   return stream;

@@ -50,3 +50,39 @@ export function takeRawBody(
   OFFERS.delete(stream);
   return take?.();
 }
+
+/**
+ * The body as it is, with `onProgress` told the bytes read so far: one
+ * stream stage that neither copies nor hashes, for a body that goes through
+ * JavaScript only to be counted.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { countedBody } from "./passthrough.ts";
+ * const seen: number[] = [];
+ * const body = countedBody(new Blob(["abc", "de"]).stream(), (n) => seen.push(n));
+ * assert.equal(await new Response(body).text(), "abcde");
+ * assert.equal(seen.at(-1), 5);
+ * ```
+ */
+export function countedBody(
+  body: ReadableStream<Uint8Array>,
+  onProgress: (bytes: number) => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let bytes = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const { done, value } = await reader.read();
+      if (done) {
+        controller.close();
+        return;
+      }
+      bytes += value.byteLength;
+      controller.enqueue(value);
+      onProgress(bytes);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+}

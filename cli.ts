@@ -46,6 +46,19 @@ const tlsVerifyOption = <F extends string>(flag: F, what: string) =>
   ] as const;
 
 /**
+ * Adds the flags of a command that speaks to one registry: `--creds`,
+ * `--authfile`, `--cert-dir`, `--tls-verify` and `--debug`.
+ */
+function registryFlags(command: Framework.Command): Framework.Command {
+  return command
+    .addOption(credsOption())
+    .addOption(authfileOption())
+    .addOption(certDirOption())
+    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
+    .addOption(debugOption());
+}
+
+/**
  * Builds the command tree; `run` receives each action so errors stay in one
  * place. Call {@linkcode loadFramework} first.
  */
@@ -207,30 +220,24 @@ export function program(
       )
     );
 
-  root.command("inspect")
-    .description("Show an image's metadata without pulling its layers.")
-    .argument("<ref>", "image, e.g. docker://registry.example/app:1")
-    .option("--raw", "print the manifest bytes exactly as served")
-    .option("--config", "print the image config bytes exactly as stored")
-    .option("--platform <os/arch[/variant]>", "platform to choose from an index")
-    .addOption(credsOption())
-    .addOption(authfileOption())
-    .addOption(certDirOption())
-    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
-    .option("--no-tags", "do not list the repository's tags")
-    .addOption(debugOption())
+  registryFlags(
+    root.command("inspect")
+      .description("Show an image's metadata without pulling its layers.")
+      .argument("<ref>", "image, e.g. docker://registry.example/app:1")
+      .option("--raw", "print the manifest bytes exactly as served")
+      .option("--config", "print the image config bytes exactly as stored")
+      .option("--platform <os/arch[/variant]>", "platform to choose from an index")
+      .option("--no-tags", "do not list the repository's tags"),
+  )
     .action((ref, flags) =>
       run("inspect", ref, async () => (await import("./lib/cli/inspect.ts")).runInspect(ref, flags))
     );
 
-  root.command("list-tags")
-    .description("List every tag of a repository.")
-    .argument("<repo>", "repository, e.g. docker://registry.example/app")
-    .addOption(credsOption())
-    .addOption(authfileOption())
-    .addOption(certDirOption())
-    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
-    .addOption(debugOption())
+  registryFlags(
+    root.command("list-tags")
+      .description("List every tag of a repository.")
+      .argument("<repo>", "repository, e.g. docker://registry.example/app"),
+  )
     .action((repo, flags) =>
       run(
         "list-tags",
@@ -238,20 +245,21 @@ export function program(
         async () => (await import("./lib/cli/list_tags.ts")).runListTags(repo, flags),
       )
     );
-  root.command("referrers")
-    .description("List the manifests that refer to an image (signatures, SBOMs, attestations).")
-    .argument("<ref>", "image, e.g. docker://registry.example/app:1")
-    .option("--artifact-type <type>", "only referrers of this artifact type (repeatable)", collect)
-    .option("--recursive", "also list the referrers of each referrer")
-    .addOption(
-      new Option("--format <format>", "output: an OCI index as JSON, or an indented tree")
-        .choices(["json", "tree"]).default("json"),
-    )
-    .addOption(credsOption())
-    .addOption(authfileOption())
-    .addOption(certDirOption())
-    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
-    .addOption(debugOption())
+  registryFlags(
+    root.command("referrers")
+      .description("List the manifests that refer to an image (signatures, SBOMs, attestations).")
+      .argument("<ref>", "image, e.g. docker://registry.example/app:1")
+      .option(
+        "--artifact-type <type>",
+        "only referrers of this artifact type (repeatable)",
+        collect,
+      )
+      .option("--recursive", "also list the referrers of each referrer")
+      .addOption(
+        new Option("--format <format>", "output: an OCI index as JSON, or an indented tree")
+          .choices(["json", "tree"]).default("json"),
+      ),
+  )
     .action((ref, flags) =>
       run(
         "referrers",
@@ -281,52 +289,40 @@ export function program(
       )
     );
 
-  root.command("tag")
-    .description("Give the manifest REF names new tags in its repository (no blob moves).")
-    .argument("<ref>", "image, e.g. docker://registry.example/app:1")
-    .argument("<newtag...>", "tags to add, e.g. stable")
-    .addOption(credsOption())
-    .addOption(authfileOption())
-    .addOption(certDirOption())
-    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
-    .addOption(debugOption())
+  registryFlags(
+    root.command("tag")
+      .description("Give the manifest REF names new tags in its repository (no blob moves).")
+      .argument("<ref>", "image, e.g. docker://registry.example/app:1")
+      .argument("<newtag...>", "tags to add, e.g. stable"),
+  )
     .action((ref, tags, flags) =>
       run("tag", ref, async () => (await import("./lib/cli/tag.ts")).runTag(ref, tags, flags))
     );
 
-  root.command("delete")
-    .description("Delete a manifest by digest, or a tag.")
-    .argument("<ref>", "e.g. docker://registry.example/app@sha256:… or …/app:old")
-    .addOption(credsOption())
-    .addOption(authfileOption())
-    .addOption(certDirOption())
-    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
-    .addOption(debugOption())
+  registryFlags(
+    root.command("delete")
+      .description("Delete a manifest by digest, or a tag.")
+      .argument("<ref>", "e.g. docker://registry.example/app@sha256:… or …/app:old"),
+  )
     .action((ref, flags) =>
       run("delete", ref, async () => (await import("./lib/cli/delete.ts")).runDelete(ref, flags))
     );
 
-  root.command("digest")
-    .description("Print the digest of the manifest REF names (one HEAD).")
-    .argument("<ref>", "image, e.g. docker://registry.example/app:1")
-    .option("--platform <os/arch[/variant]>", "the digest of this platform's image in an index")
-    .addOption(credsOption())
-    .addOption(authfileOption())
-    .addOption(certDirOption())
-    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
-    .addOption(debugOption())
+  registryFlags(
+    root.command("digest")
+      .description("Print the digest of the manifest REF names (one HEAD).")
+      .argument("<ref>", "image, e.g. docker://registry.example/app:1")
+      .option("--platform <os/arch[/variant]>", "the digest of this platform's image in an index"),
+  )
     .action((ref, flags) =>
       run("digest", ref, async () => (await import("./lib/cli/digest.ts")).runDigest(ref, flags))
     );
 
-  root.command("catalog")
-    .description("List every repository of a registry.")
-    .argument("<registry>", "registry host, e.g. registry.example:5000 (or oci:DIR)")
-    .addOption(credsOption())
-    .addOption(authfileOption())
-    .addOption(certDirOption())
-    .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
-    .addOption(debugOption())
+  registryFlags(
+    root.command("catalog")
+      .description("List every repository of a registry.")
+      .argument("<registry>", "registry host, e.g. registry.example:5000 (or oci:DIR)"),
+  )
     .action((registry, flags) =>
       run(
         "catalog",

@@ -11,6 +11,7 @@ import { joinPath as join, parentDir as dirname } from "../path.ts";
 import { Digester, type Expected, parseDigest, verifyDigester } from "../digest.ts";
 import { DigestMismatchError, DtoolError, NotFoundError } from "../errors.ts";
 import type { ContentWriter, FetchOptions } from "../remotes/remotes.ts";
+import { countedBody, offerRawBody, PASSTHROUGH_MIN_SIZE } from "../remotes/passthrough.ts";
 
 /** Bytes read from disk at a time: few chunks per blob, each one allocation. */
 const READ_CHUNK = 1024 * 1024;
@@ -28,7 +29,9 @@ export interface FileRange {
 /**
  * Reads content from a file as a stream that hashes it on the way and errors
  * (naming the content) when its size or digest is not the descriptor's.
- * A consumer must not commit anything before the stream closes.
+ * A consumer must not commit anything before the stream closes. A large
+ * whole file of the descriptor's size is also offered unread to a registry
+ * pusher, which has the registry check its digest (see passthrough.ts).
  *
  * @example
  * ```ts
@@ -58,6 +61,7 @@ export async function verifiedFileStream(
   if (range.offset) await file.seek(range.offset, Deno.SeekMode.Start);
   const digester = new Digester(parseDigest(expected.digest).algorithm);
   let closed = false;
+  let started = false;
   const close = () => {
     if (!closed) file.close();
     closed = true;
@@ -67,8 +71,9 @@ export async function verifiedFileStream(
     options.onError?.(e);
     return e;
   };
-  return new ReadableStream<Uint8Array>({
+  const stream = new ReadableStream<Uint8Array>({
     async pull(controller) {
+      started = true;
       try {
         options.signal?.throwIfAborted();
         const left = expected.size - digester.size;
@@ -96,6 +101,18 @@ export async function verifiedFileStream(
       close();
     },
   }, { highWaterMark: 0 });
+  if (!range.offset && expected.size >= PASSTHROUGH_MIN_SIZE) {
+    const { size } = await file.stat();
+    if (size === expected.size) {
+      offerRawBody(stream, () => {
+        if (started || closed) return undefined;
+        // The file is the raw body's now: it closes the file when read to the end or cancelled.
+        closed = true;
+        return options.onProgress ? countedBody(file.readable, options.onProgress) : file.readable;
+      });
+    }
+  }
+  return stream;
 }
 
 /** A unique temporary name beside `dir`'s other files, found and swept by {@linkcode sweepTemporary}. */

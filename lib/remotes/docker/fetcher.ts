@@ -12,15 +12,8 @@ import type { Descriptor } from "../../manifest.ts";
 import { isIndexMediaType, isManifestMediaType, MANIFEST_ACCEPT } from "../../media_types.ts";
 import type { Fetcher, FetchOptions } from "../remotes.ts";
 import { type RegistryClient, responseError } from "./http.ts";
-import { countedBody, offerRawBody } from "./passthrough.ts";
+import { countedBody, offerRawBody, PASSTHROUGH_MIN_SIZE } from "../passthrough.ts";
 import { every } from "../../timers.ts";
-
-/**
- * Blobs at least this large, fetched without a byte-progress listener, are
- * offered to a registry pusher unread (see passthrough.ts). Smaller ones
- * cost little either way and keep the resuming, self-verifying path.
- */
-export const PASSTHROUGH_MIN_SIZE = 8 * 1024 * 1024;
 
 /** Tuning of a {@linkcode DockerFetcher}. */
 export interface DockerFetcherOptions {

@@ -23,7 +23,7 @@ import type {
 import { DockerFetcher } from "./fetcher.ts";
 import { isRetryableStatus, type RegistryClient, responseError } from "./http.ts";
 import { repositoryScope } from "./scope.ts";
-import { takeRawBody } from "./passthrough.ts";
+import { takeRawBody } from "../passthrough.ts";
 
 /** Tuning of a {@linkcode DockerPusher}. */
 export interface DockerPusherOptions {

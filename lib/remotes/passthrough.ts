@@ -1,18 +1,26 @@
 /**
- * Registry to registry, a blob's bytes need not pass through JavaScript:
- * Deno can send a fetch response body as a request body by itself, which
- * copies a GiB with a fifth of the CPU and a third of the memory. The
- * fetcher offers its response body here; the pusher takes it for its PUT.
+ * A blob's bytes need not pass through JavaScript on their way to a
+ * registry: Deno can send a fetch response body, or a file's stream, as a
+ * request body by itself, which copies a GiB with a fifth of the CPU and a
+ * third of the memory. A fetcher (a registry's, or a layout's for a whole
+ * blob file) offers the raw body behind its verifying stream; the registry
+ * pusher takes it for its PUT.
  *
- * Verification then moves, and nothing is lost: the fetcher offers a body
- * only when the response's Content-Length is the descriptor's size; the
- * registry checks the digest of what it receives against `PUT ?digest=`
- * (the distribution spec requires it) and refuses the blob otherwise; and
- * the pusher checks the digest the registry reports. A failed transfer is
- * retried by the copy engine as any other.
+ * Verification then moves, and nothing is lost: a body is offered only when
+ * its length is the descriptor's size (the response's Content-Length, the
+ * file's size); the registry checks the digest of what it receives against
+ * `PUT ?digest=` (the distribution spec requires it) and refuses the blob
+ * otherwise; and the pusher checks the digest the registry reports. A failed
+ * transfer is retried by the copy engine as any other.
  *
  * @module
  */
+
+/**
+ * Blobs at least this large are offered unread. Smaller ones cost little
+ * either way and keep the resuming, self-verifying path.
+ */
+export const PASSTHROUGH_MIN_SIZE = 8 * 1024 * 1024;
 
 const OFFERS = new WeakMap<
   ReadableStream<Uint8Array>,

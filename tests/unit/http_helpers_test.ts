@@ -5,6 +5,7 @@ import { AuthError, DtoolError, ExitCode, NotFoundError } from "../../lib/errors
 import {
   apiHost,
   isLoopbackHost,
+  readBody,
   redactUrl,
   responseError,
 } from "../../lib/remotes/docker/http.ts";
@@ -257,4 +258,15 @@ Deno.test("responseError keeps the status and the registry's codes for library c
   assert.equal(e.name, "AuthError");
   assert.equal(e.status, 403);
   assert.deepEqual(e.codes, ["DENIED", "UNAUTHORIZED"]);
+});
+
+Deno.test("readBody reads a body its length says fits at once, and refuses one past the limit", async () => {
+  const body = (n: number, headers: Record<string, string> = {}) =>
+    new Response(new Uint8Array(n), { headers: { "content-length": String(n), ...headers } });
+  assert.equal((await readBody(body(10), 10)).byteLength, 10);
+  await assert.rejects(readBody(body(11), 10), /larger than 10 bytes/);
+  // No length, or a compressed one: streamed, and still bounded.
+  const chunked = new Response(new Blob([new Uint8Array(11)]).stream());
+  await assert.rejects(readBody(chunked, 10), /larger than 10 bytes/);
+  await assert.rejects(readBody(body(11, { "content-encoding": "gzip" }), 10), /larger than/);
 });

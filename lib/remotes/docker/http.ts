@@ -529,6 +529,28 @@ function retryAfterMs(value: string | null): number | undefined {
 }
 
 /**
+ * The body of a registry response, at most `limit` bytes: read at once when
+ * its Content-Length says it fits (the HTTP layer stops there), else as a
+ * stream that fails past `limit`. A compressed body is always streamed: its
+ * length says nothing of what it inflates to.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readBody } from "./http.ts";
+ * const res = new Response("{}", { headers: { "content-length": "2" } });
+ * assert.equal((await readBody(res, 1024)).byteLength, 2);
+ * ```
+ */
+export async function readBody(res: Response, limit: number): Promise<Uint8Array> {
+  const length = Number(res.headers.get("content-length") ?? NaN);
+  if (Number.isSafeInteger(length) && length <= limit && !res.headers.has("content-encoding")) {
+    return await res.bytes();
+  }
+  return await readAll(res.body!, limit);
+}
+
+/**
  * Turns an unsuccessful registry response into the error users see: 401 and
  * 403 → {@linkcode AuthError}, 404 → {@linkcode NotFoundError}, else the
  * registry's own error codes and messages.

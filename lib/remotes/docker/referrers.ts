@@ -11,9 +11,8 @@ import { DtoolError, NotFoundError, ReferrersIndexError } from "../../errors.ts"
 import { type Descriptor, MAX_MANIFEST_BYTES, parseManifest } from "../../manifest.ts";
 import { fallbackTag } from "../../referrers.ts";
 import { isIndexMediaType, MANIFEST_ACCEPT, MediaType } from "../../media_types.ts";
-import { readAll } from "../manifest_source.ts";
 import { sleep } from "../../retry.ts";
-import { type RegistryClient, responseError } from "./http.ts";
+import { readBody, type RegistryClient, responseError } from "./http.ts";
 import { listPages } from "./tags.ts";
 
 /** Where a registry's referrers are read and written. */
@@ -89,7 +88,7 @@ async function readFallback(t: ReferrersTarget, subject: string): Promise<Descri
     return [];
   }
   if (!res.ok) throw await responseError(res, `referrers tag ${tag}`);
-  const raw = await readAll(res.body!, MAX_MANIFEST_BYTES);
+  const raw = await readBody(res, MAX_MANIFEST_BYTES);
   let parsed;
   try {
     parsed = parseManifest(raw, res.headers.get("content-type") ?? undefined);

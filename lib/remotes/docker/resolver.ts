@@ -13,7 +13,6 @@ import {
   type ParsedManifest,
   parseManifest,
 } from "../../manifest.ts";
-import { readAll } from "../manifest_source.ts";
 import { MANIFEST_ACCEPT } from "../../media_types.ts";
 import {
   type DockerReference,
@@ -32,7 +31,7 @@ import type {
   TagLister,
 } from "../remotes.ts";
 import { DockerFetcher, type DockerFetcherOptions } from "./fetcher.ts";
-import { RegistryClient, type RegistryClientOptions, responseError } from "./http.ts";
+import { readBody, RegistryClient, type RegistryClientOptions, responseError } from "./http.ts";
 import { repositoryScope } from "./scope.ts";
 import { listCatalog, listTags } from "./tags.ts";
 
@@ -141,7 +140,7 @@ export class DockerResolver implements Resolver, TagLister, ReferrersLister {
     }
     if (!res.ok) throw await responseError(res, `manifest ${r.toString()}`);
     // Bounded: a registry cannot make dtool hold more than a manifest's maximum.
-    const raw = await readAll(res.body!, MAX_MANIFEST_BYTES).catch((e) => {
+    const raw = await readBody(res, MAX_MANIFEST_BYTES).catch((e) => {
       if (e instanceof DtoolError) throw e;
       // The body broke off after the headers: nothing below retries that, a new GET may do.
       throw new TransientError(`manifest of ${r.toString()} cut short: ${(e as Error).message}`, {

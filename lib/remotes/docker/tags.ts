@@ -7,8 +7,7 @@
  */
 import { DtoolError, NotFoundError } from "../../errors.ts";
 import type { DockerReference } from "../../reference.ts";
-import { readAll } from "../manifest_source.ts";
-import { type RegistryClient, responseError } from "./http.ts";
+import { readBody, type RegistryClient, responseError } from "./http.ts";
 
 const MAX_PAGES = 10_000;
 /** A page of tags is a JSON list of names; 16 MiB is far beyond any registry's page. */
@@ -84,7 +83,7 @@ export async function listPages<T = string>(
       throw new NotFoundError(listing.notFound);
     }
     if (!res.ok) throw await responseError(res, listing.what);
-    const bytes = await readAll(res.body!, MAX_PAGE_BYTES);
+    const bytes = await readBody(res, MAX_PAGE_BYTES);
     const body = JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
     const items = body[listing.field];
     if (Array.isArray(items)) names.push(...items as T[]);

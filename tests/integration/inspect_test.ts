@@ -4,7 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { DockerResolver, inspectImage } from "../../mod.ts";
-import { dtoolOk } from "../helpers/dtool.ts";
+import { dtool, dtoolOk } from "../helpers/dtool.ts";
+import { copyHeaders } from "../helpers/forward.ts";
 import { pushDockerImage, pushOciImage, pushOciIndex, sha256Digest } from "../helpers/images.ts";
 import { startPagingProxy } from "../helpers/paging_proxy.ts";
 import { startRegistry } from "../helpers/registry.ts";
@@ -183,6 +184,66 @@ Deno.test("list-tags prints an empty list for a repository without tags", async 
     assert.deepEqual(JSON.parse(r.stdout), { Repository: `${reg.host}/empty/app`, Tags: [] });
     assert.equal(fx.ref, `${reg.host}/empty/app:gone`);
   } finally {
+    await reg.stop();
+  }
+});
+
+/**
+ * A proxy in front of a real registry that hides everything from anonymous clients behind 404,
+ * as some registries do for private repositories, and asks for Basic credentials only at `/v2/`.
+ */
+function startHidingProxy(upstream: string, user: string, password: string) {
+  const good = `Basic ${btoa(`${user}:${password}`)}`;
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    if (req.headers.get("authorization") !== good) {
+      if (url.pathname === "/v2/") {
+        return new Response("{}", {
+          status: 401,
+          headers: { "www-authenticate": 'Basic realm="hidden"' },
+        });
+      }
+      return new Response('{"errors":[{"code":"NAME_UNKNOWN"}]}', { status: 404 });
+    }
+    const headers = copyHeaders(req.headers);
+    headers.delete("authorization");
+    const res = await fetch(`${upstream}${url.pathname}${url.search}`, {
+      method: req.method,
+      headers,
+    });
+    return new Response(res.body, { status: res.status, headers: copyHeaders(res.headers) });
+  });
+  return { host: `127.0.0.1:${server.addr.port}`, stop: () => server.shutdown() };
+}
+
+Deno.test("a registry that answers anonymous reads with 404 still gets the credentials", async () => {
+  const reg = await startRegistry();
+  const proxy = startHidingProxy(reg.url, "carol", "hidden-Pass-5521");
+  try {
+    const fx = await pushOciImage(reg, "hid/app:1");
+    const ref = `docker://${proxy.host}/hid/app:1`;
+    const r = await dtoolOk([
+      "inspect",
+      "--raw",
+      "--debug",
+      "--creds",
+      "carol:hidden-Pass-5521",
+      ref,
+    ]);
+    assert.deepEqual(r.stdoutBytes, fx.raw);
+    const trace = r.stderr.split("\n").filter((l) => /debug: (GET|HEAD) /.test(l));
+    assert.equal(trace.length, 3, r.stderr);
+    assert.match(trace[0], /manifests\/1 404 .*first request/);
+    assert.match(trace[1], new RegExp(`GET http://${proxy.host}/v2/ 401`));
+    assert.match(trace[2], /manifests\/1 200/);
+    // Without credentials the 404 is the answer: one request, no ping.
+    const anon = await dtool(["inspect", "--raw", "--debug", ref], {
+      env: { DOCKER_CONFIG: "/nonexistent" },
+    });
+    assert.notEqual(anon.code, 0);
+    assert.match(anon.stderr, /debug: 1 HTTP requests/);
+  } finally {
+    await proxy.stop();
     await reg.stop();
   }
 });

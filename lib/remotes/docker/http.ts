@@ -213,11 +213,16 @@ export class RegistryClient {
   async #sendFirst(host: string, req: RegistryRequest): Promise<Response | undefined> {
     const loopback = isLoopbackHost(host);
     const base = loopback ? `http://${host}` : `https://${host}`;
-    let learned!: (base: Promise<string>) => void;
-    this.#remember(host, () => new Promise<string>((resolve) => learned = resolve));
-    let res: Response | undefined;
+    let settle!: (base: Promise<string>) => void;
+    this.#remember(host, () => new Promise<string>((resolve) => settle = resolve));
+    // The endpoint is settled exactly once, whatever happens, so no other request waits forever.
+    let settled = false;
+    const learn = (endpoint: Promise<string>) => {
+      if (!settled) settle(endpoint);
+      settled = true;
+    };
     try {
-      res = await this.#sendFollowing(base + req.path, {
+      const res = await this.#sendFollowing(base + req.path, {
         method: req.method ?? "GET",
         headers: req.headers,
         signal: req.signal,
@@ -225,31 +230,47 @@ export class RegistryClient {
         note: `first request to this host, no ping${
           loopback ? "; loopback: plain HTTP first, HTTPS if this is a TLS port" : ""
         }`,
+      }).catch((e) => {
+        if (req.signal?.aborted) throw e;
+        return undefined;
       });
-    } catch (e) {
-      if (req.signal?.aborted) {
-        learned(this.#ping(host));
-        throw e;
-      }
+      const answer = await this.#firstAnswer(host, base, res);
+      learn(answer.endpoint);
+      return answer.response;
+    } finally {
+      // An exception (an abort, a broken credentials file): other requests still find the host.
+      if (!settled) learn(this.#ping(host));
     }
+  }
+
+  /** What the first answer of a host teaches: its endpoint, and the response if it is final. */
+  async #firstAnswer(
+    host: string,
+    base: string,
+    res: Response | undefined,
+  ): Promise<{ endpoint: Promise<string>; response?: Response }> {
+    const loopback = isLoopbackHost(host);
     if (!res || RETRYABLE_STATUS.has(res.status) || (loopback && res.status === 400)) {
       // No answer, a transient one, or a TLS port spoken to in plain HTTP: the ping decides,
       // going on to HTTPS at once where plain HTTP had no registry behind it.
-      await res?.body?.cancel();
-      const plainFailed = loopback && (!res || res.status === 400);
-      learned(this.#ping(host, plainFailed));
-      return undefined;
+      await res?.body?.cancel().catch(() => {});
+      return { endpoint: this.#ping(host, loopback && (!res || res.status === 400)) };
     }
     const own = finalOrigin(res) === new URL(base).origin;
     if (res.status === 401 && own) {
       this.authorizer.setChallenges(host, parseChallenges(res.headers.get("www-authenticate")));
-      await res.body?.cancel();
-      learned(Promise.resolve(base));
-      return undefined;
+      await res.body?.cancel().catch(() => {});
+      return { endpoint: Promise.resolve(base) };
+    }
+    if (res.status >= 400 && await this.#opts.credentials?.(host)) {
+      // Some registries hide what an anonymous client may not see behind 403 or 404 rather than
+      // 401: with credentials at hand, the ping learns how to present them and the request goes
+      // again, as it would have with a ping first.
+      await res.body?.cancel().catch(() => {});
+      return { endpoint: this.#ping(host) };
     }
     this.authorizer.setChallenges(host, []);
-    learned(Promise.resolve(base));
-    return res;
+    return { endpoint: Promise.resolve(base), response: res };
   }
 
   /**

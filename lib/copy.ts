@@ -583,6 +583,8 @@ async function transfer(
     try {
       await writer.consume(body);
     } catch (e) {
+      // Whatever the upload did not read is let go (a file, a source connection).
+      if (!body.locked) await body.cancel().catch(() => {});
       throw sourceError ?? e; // the download's own failure says more than the upload's
     }
     return;

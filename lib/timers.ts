@@ -70,9 +70,14 @@ export function every(ms: number, fn: () => void): Cancel {
     const id = setInterval(fn, ms);
     return () => clearInterval(id);
   }
+  let stopped = false;
   let cancel = after(ms, function tick() {
     fn();
-    cancel = after(ms, tick);
+    // `fn` may have stopped the timer itself.
+    if (!stopped) cancel = after(ms, tick);
   });
-  return () => cancel();
+  return () => {
+    stopped = true;
+    cancel();
+  };
 }

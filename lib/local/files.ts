@@ -102,7 +102,10 @@ export async function verifiedFileStream(
     },
   }, { highWaterMark: 0 });
   if (!range.offset && expected.size >= PASSTHROUGH_MIN_SIZE) {
-    const { size } = await file.stat();
+    const size = await file.stat().then((info) => info.size, (e) => {
+      close();
+      throw new DtoolError(`${label}: ${(e as Error).message}`, undefined, { cause: e });
+    });
     if (size === expected.size) {
       offerRawBody(stream, () => {
         if (started || closed) return undefined;

@@ -12,11 +12,21 @@ Deno.test("in a process that ends with Deno.exit, timers fire, cancelled ones do
     cancel();
     let ticks = 0;
     const stop = every(5, () => ticks++);
+    let selfTicks = 0;
+    const selfStop = every(5, () => {
+      selfTicks++;
+      selfStop();
+    });
     await new Promise((r) => after(80, r));
     stop();
     const before = ticks;
     await new Promise((r) => after(40, r));
-    console.log(JSON.stringify({ seen, ticked: before > 2, stopped: ticks === before }));
+    console.log(JSON.stringify({
+      seen,
+      ticked: before > 2,
+      stopped: ticks === before,
+      stoppedFromInside: selfTicks,
+    }));
     Deno.exit(0);
   `;
   const out = await new Deno.Command(Deno.execPath(), {
@@ -29,6 +39,7 @@ Deno.test("in a process that ends with Deno.exit, timers fire, cancelled ones do
     seen: ["fired"],
     ticked: true,
     stopped: true,
+    stoppedFromInside: 1,
   });
 });
 

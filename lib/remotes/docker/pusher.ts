@@ -185,19 +185,22 @@ export class DockerPusher implements Pusher, Mounter, ReferrersIndexer {
     let writable: WritableStream<Uint8Array> | undefined;
     const start = (body: ReadableStream<Uint8Array>) => {
       if (done) throw new DtoolError(`upload of ${desc.digest} was already started`);
+      // A registry source's body goes straight out, unread; the registry checks its digest.
+      const sent = takeRawBody(body) ?? body;
       done = this.#client.request({
         host: this.host,
         method: "PUT",
         url: withDigest(location, desc.digest),
         headers: { "content-type": "application/octet-stream" },
-        // A registry source's body goes straight out, unread; the registry checks its digest.
-        body: takeRawBody(body) ?? body,
+        body: sent,
         scope: this.#scope(),
         signal: options.signal,
       }).then(
         (res) => this.#checkCommitted(res, desc, { streamed: true }),
         (e) => {
-          // The body went with the request: nothing below can send it again.
+          // The body went with the request: nothing below can send it again. A request that
+          // failed before reading it (authorization, the endpoint) lets it go here.
+          if (!sent.locked) sent.cancel(e).catch(() => {});
           const reason = e instanceof Error ? e.message : String(e);
           throw new TransientError(`upload of ${this.#what(desc)} failed: ${reason}`, {
             cause: e,

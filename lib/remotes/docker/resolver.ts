@@ -84,7 +84,10 @@ export class DockerResolver implements Resolver, TagLister, ReferrersLister {
     this.client = opts.client ?? new RegistryClient(opts);
     this.#opts = opts;
     // A destination loads its push code while the first requests are on the wire.
-    if (opts.forPush) this.#pusherCode = import("./pusher.ts");
+    if (opts.forPush) {
+      this.#pusherCode = import("./pusher.ts");
+      this.#pusherCode.catch(() => {}); // reported by pusher(), if it is ever asked for
+    }
   }
 
   #scope(path: string): string {

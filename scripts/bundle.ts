@@ -115,9 +115,23 @@ export function lazyNodeImports(code: string): string {
   return shebang + prelude + out.slice(shebang.length);
 }
 
-/** Node modules the bundle may import at its top: none, so that start-up stays fast. */
+/** Any static `import`/`export … from` of a Node built-in, side-effect imports included. */
+const ANY_NODE_STATIC = /(?<=^|[;}\n])[ \t]*(?:import|export)\b[^;"'()]*?["'](node:[^"']+)["']/g;
+
+/**
+ * Node modules the bundle may import at its top: none, so that start-up stays fast. Forms that
+ * {@linkcode lazyNodeImports} does not rewrite (`export … from`, `import "node:x"`) count too,
+ * so a bundler change that brings them fails the build instead of slowing every start.
+ *
+ * @example
+ * ```ts
+ * import { eagerNodeImports } from "./bundle.ts";
+ * const found = eagerNodeImports('var a;import"node:fs";export{b}from"node:path";');
+ * if (found.join() !== "node:fs,node:path") throw new Error(found.join());
+ * ```
+ */
 export function eagerNodeImports(code: string): string[] {
-  return [...code.matchAll(NODE_IMPORT)].map((m) => m[2]);
+  return [...code.matchAll(ANY_NODE_STATIC)].map((m) => m[1]);
 }
 
 /** Builds the bundle into `outDir` and returns the file's path. */

@@ -1,8 +1,8 @@
 /**
  * The HTTP client every registry request goes through: endpoint discovery
- * (HTTPS, or plain HTTP for loopback and insecure registries), the `/v2/`
- * ping, authorization, redirects, retries and the `--debug` trace. Code
- * above this file never calls `fetch` itself.
+ * (HTTPS, or plain HTTP for loopback and insecure registries) from the
+ * first read's answer or the `/v2/` ping, authorization, redirects, retries
+ * and the `--debug` trace. Code above this file never calls `fetch` itself.
  *
  * @module
  */

@@ -379,7 +379,9 @@ export async function main(args: string[]): Promise<number> {
     });
   };
   if (args.length === 1 && (args[0] === "--version" || args[0] === "-v")) {
-    console.log(versionLine());
+    // An awaited write, not console.log: the run then lasts one turn of the event loop, in which
+    // Deno stores the V8 code cache of what it compiled (the bundle's --version: 46 -> 20 ms).
+    await Deno.stdout.write(new TextEncoder().encode(versionLine() + "\n")).catch(() => 0);
     return 0;
   }
   const quick = quickParse(args);

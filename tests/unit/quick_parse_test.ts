@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { loadFramework, program } from "../../cli.ts";
+import { program } from "../../lib/cli/program.ts";
 import { QUICK_COMMANDS, quickParse } from "../../lib/cli/quick_parse.ts";
 
 /** What commander makes of a command line: the subcommand's arguments and flags, or "error". */
 async function commanderParse(argv: string[]) {
-  await loadFramework();
   const root = program(() => {});
   root.configureOutput({ writeErr: () => {}, writeOut: () => {} });
   for (const c of root.commands) {
@@ -183,10 +182,9 @@ Deno.test("the quick parser leaves help, mistakes and other commands to commande
   }
 });
 
-Deno.test("every flag the quick parser knows is commander's, short forms included", async () => {
+Deno.test("every flag the quick parser knows is commander's, short forms included", () => {
   // Flags it does not know (added to cli.ts later) send the line to commander: slower, still right.
   // Defaults it would miss are caught above, where plain lines are compared with commander's.
-  await loadFramework();
   const root = program(() => {});
   for (const [name, spec] of Object.entries(QUICK_COMMANDS)) {
     const sub = root.commands.find((c) => c.name() === name)!;

@@ -63,6 +63,15 @@ export type Runner = (operation: string, reference: string, action: () => Promis
 export function program(
   run: Runner,
 ) {
+  /**
+   * An action that runs a command's function, loaded on first use, through `run`, named by
+   * its first argument. Commander passes the arguments, then the flags (and the command).
+   */
+  // deno-lint-ignore no-explicit-any
+  const lazy = (operation: string, load: () => Promise<(...args: any[]) => Promise<void>>) =>
+  (
+    ...args: unknown[]
+  ) => run(operation, String(args[0]), async () => (await load())(...args));
   const root = new Command("dtool")
     .description("Copy, inspect and list container images in registries.")
     .version(versionLine(), "-v, --version", "print the version")
@@ -134,9 +143,7 @@ export function program(
     )
     .option("--digest-tags", "also copy the tags named after a copied digest (sha256-<hex>.sig…)")
     .addOption(debugOption())
-    .action((src, dest, flags) =>
-      run("copy", src, async () => (await import("./copy.ts")).runCopy(src, dest, flags))
-    );
+    .action(lazy("copy", async () => (await import("./copy.ts")).runCopy));
 
   root.command("sync")
     .description(
@@ -210,13 +217,7 @@ export function program(
     .option("--digest-tags", "also copy the tags named after a copied digest (sha256-<hex>.sig…)")
     .option("-q, --quiet", "print no progress and no summary (failures still)")
     .addOption(debugOption())
-    .action((source, destination, flags) =>
-      run(
-        "sync",
-        source,
-        async () => (await import("./sync.ts")).runSync(source, destination, flags),
-      )
-    );
+    .action(lazy("sync", async () => (await import("./sync.ts")).runSync));
 
   registryFlags(
     root.command("inspect")
@@ -227,22 +228,14 @@ export function program(
       .option("--platform <os/arch[/variant]>", "platform to choose from an index")
       .option("--no-tags", "do not list the repository's tags"),
   )
-    .action((ref, flags) =>
-      run("inspect", ref, async () => (await import("./inspect.ts")).runInspect(ref, flags))
-    );
+    .action(lazy("inspect", async () => (await import("./inspect.ts")).runInspect));
 
   registryFlags(
     root.command("list-tags")
       .description("List every tag of a repository.")
       .argument("<repo>", "repository, e.g. docker://registry.example/app"),
   )
-    .action((repo, flags) =>
-      run(
-        "list-tags",
-        repo,
-        async () => (await import("./list_tags.ts")).runListTags(repo, flags),
-      )
-    );
+    .action(lazy("list-tags", async () => (await import("./list_tags.ts")).runListTags));
   registryFlags(
     root.command("referrers")
       .description("List the manifests that refer to an image (signatures, SBOMs, attestations).")
@@ -258,13 +251,7 @@ export function program(
           .choices(["json", "tree"]).default("json"),
       ),
   )
-    .action((ref, flags) =>
-      run(
-        "referrers",
-        ref,
-        async () => (await import("./referrers.ts")).runReferrers(ref, flags),
-      )
-    );
+    .action(lazy("referrers", async () => (await import("./referrers.ts")).runReferrers));
 
   root.command("login")
     .description("Check credentials against a registry and store them.")
@@ -279,13 +266,7 @@ export function program(
     .addOption(certDirOption())
     .option(...tlsVerifyOption("--tls-verify", "the registry"), parseBool, true)
     .addOption(debugOption())
-    .action((registry, flags) =>
-      run(
-        "login",
-        registry,
-        async () => (await import("./login.ts")).runLogin(registry, flags),
-      )
-    );
+    .action(lazy("login", async () => (await import("./login.ts")).runLogin));
 
   registryFlags(
     root.command("tag")
@@ -293,18 +274,14 @@ export function program(
       .argument("<ref>", "image, e.g. docker://registry.example/app:1")
       .argument("<newtag...>", "tags to add, e.g. stable"),
   )
-    .action((ref, tags, flags) =>
-      run("tag", ref, async () => (await import("./tag.ts")).runTag(ref, tags, flags))
-    );
+    .action(lazy("tag", async () => (await import("./tag.ts")).runTag));
 
   registryFlags(
     root.command("delete")
       .description("Delete a manifest by digest, or a tag.")
       .argument("<ref>", "e.g. docker://registry.example/app@sha256:… or …/app:old"),
   )
-    .action((ref, flags) =>
-      run("delete", ref, async () => (await import("./delete.ts")).runDelete(ref, flags))
-    );
+    .action(lazy("delete", async () => (await import("./delete.ts")).runDelete));
 
   registryFlags(
     root.command("digest")
@@ -312,22 +289,14 @@ export function program(
       .argument("<ref>", "image, e.g. docker://registry.example/app:1")
       .option("--platform <os/arch[/variant]>", "the digest of this platform's image in an index"),
   )
-    .action((ref, flags) =>
-      run("digest", ref, async () => (await import("./digest.ts")).runDigest(ref, flags))
-    );
+    .action(lazy("digest", async () => (await import("./digest.ts")).runDigest));
 
   registryFlags(
     root.command("catalog")
       .description("List every repository of a registry.")
       .argument("<registry>", "registry host, e.g. registry.example:5000 (or oci:DIR)"),
   )
-    .action((registry, flags) =>
-      run(
-        "catalog",
-        registry,
-        async () => (await import("./catalog.ts")).runCatalog(registry, flags),
-      )
-    );
+    .action(lazy("catalog", async () => (await import("./catalog.ts")).runCatalog));
 
   root.command("serve")
     .description("Serve an OCI layout as a registry (OCI distribution spec v1.1).")
@@ -350,12 +319,6 @@ export function program(
     .description("Remove stored credentials for a registry.")
     .argument("<registry>", "registry host")
     .addOption(authfileOption())
-    .action((registry, flags) =>
-      run(
-        "logout",
-        registry,
-        async () => (await import("./login.ts")).runLogout(registry, flags),
-      )
-    );
+    .action(lazy("logout", async () => (await import("./login.ts")).runLogout));
   return root;
 }
